@@ -1,0 +1,134 @@
+/*
+ * turnpike — structures shared by the files of src/net/ only.
+ */
+#ifndef NET_INTERNAL_H
+#define NET_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stun_server.h"
+#include "turn_server.h"
+
+struct config;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct bufferevent;
+
+/* Datagrams read or written per recvmmsg/sendmmsg call. */
+#define NET_UDP_BATCH		32
+/* Largest datagram accepted; longer ones are truncated and dropped. */
+#define NET_UDP_BUFSZ		4096
+/* recvmmsg batches handled per readiness event before yielding. */
+#define NET_UDP_ROUNDS		8
+/* Largest STUN message (RFC 8489 length field) plus header on a stream. */
+#define NET_STREAM_MAX		(65535 + 20)
+/* Output queued to a stream client above which it is no longer read. */
+#define NET_STREAM_OUT_HIGH	(256 * 1024)
+#define NET_STREAM_OUT_LOW	(64 * 1024)
+/* A TCP connection silent this long is closed (seconds). */
+#define NET_TCP_IDLE_TIMEOUT	60
+
+enum net_proto {
+	NET_UDP,
+	NET_TCP,
+};
+
+/* One address:port the server listens on, in every worker. */
+struct net_endpoint {
+	struct sockaddr_storage	addr;
+	enum net_proto		proto;
+};
+
+struct net_udp {
+	struct worker		*w;
+	int			 fd;
+	struct event		*ev;
+	struct sockaddr_storage	 local;
+};
+
+struct net_tcp {
+	struct worker		*w;
+	struct evconnlistener	*lev;
+	struct sockaddr_storage	 local;
+};
+
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+/* What a worker and its sockets read but never change. */
+struct net_shared {
+	const struct config	*cfg;
+	struct auth		*auth;
+	struct turn_shared	 turn;
+};
+
+struct worker {
+	int			 id;
+	pthread_t		 thread;
+	bool			 running;
+	struct event_base	*base;
+	const struct net_shared	*shared;
+
+	struct net_udp		*udp;
+	size_t			 nudp;
+	struct net_tcp		*tcp;
+	size_t			 ntcp;
+
+	struct conn_list	 conns;
+	uint32_t		 next_conn_id;
+
+	struct turn_ctx		 turn;
+	struct event		*tick;		/* 1 s: lifetimes */
+
+	/* UDP batch buffers: reused for every packet, never reallocated. */
+	struct mmsghdr		 rx_msgs[NET_UDP_BATCH];
+	struct iovec		 rx_iov[NET_UDP_BATCH];
+	struct sockaddr_storage	 rx_addr[NET_UDP_BATCH];
+	uint8_t			 rx_buf[NET_UDP_BATCH][NET_UDP_BUFSZ];
+	struct mmsghdr		 tx_msgs[NET_UDP_BATCH];
+	struct iovec		 tx_iov[NET_UDP_BATCH];
+	uint8_t			 tx_buf[NET_UDP_BATCH][NET_UDP_BUFSZ];
+	/* ChannelData leaving through relay sockets, grouped by socket. */
+	struct mmsghdr		 rtx_msgs[NET_UDP_BATCH];
+	struct iovec		 rtx_iov[NET_UDP_BATCH];
+	int			 rtx_fd[NET_UDP_BATCH];
+	unsigned int		 nrtx;
+};
+
+/* sock.c */
+int	 sock_udp_bind(const struct sockaddr_storage *, const char *device);
+int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device);
+
+/* udp.c */
+int	 udp_open(struct worker *, struct net_udp *,
+	    const struct sockaddr_storage *);
+void	 udp_close(struct net_udp *);
+/* sendmmsg all n, skipping a datagram the kernel refuses. */
+void	 udp_sendmmsg(int fd, struct mmsghdr *, unsigned int n);
+
+/* conn.c: TCP listeners and connections */
+int	 conn_listen(struct worker *, struct net_tcp *,
+	    const struct sockaddr_storage *);
+void	 conn_unlisten(struct net_tcp *);
+void	 conn_free_all(struct worker *);
+
+/* relay.c: relay sockets (struct turn_io) and the peer side of the relay */
+extern const struct turn_io relay_io;
+void	 relay_queue(struct worker *, struct turn_relay *,
+	    const struct sockaddr *peer, const uint8_t *data, size_t len);
+void	 relay_flush(struct worker *);
+
+/* net.c */
+void	 worker_clock(struct worker *);
+
+/* endpoint.c */
+int	 endpoint_list(const struct config *, struct net_endpoint **,
+	    size_t *);
+
+#endif

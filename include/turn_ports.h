@@ -1,0 +1,39 @@
+/*
+ * turnpike — the relay port pool: min-port..max-port, shared by every
+ * worker (a mutex guards it; taking a port is not on the relay hot path).
+ *
+ * Ports are handed out round-robin from a random start, so a port just
+ * freed is the last to be reused: a late packet for an old allocation does
+ * not reach a new one. EVEN-PORT with the R bit reserves the next port
+ * under an 8-byte RESERVATION-TOKEN for TURN_PORTS_RESERVE_SECS.
+ */
+#ifndef TURN_PORTS_H
+#define TURN_PORTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TURN_PORTS_RESERVE_SECS	30
+
+struct turn_ports;
+
+struct turn_ports *turn_ports_new(int min_port, int max_port);
+void	turn_ports_free(struct turn_ports *);
+/* A free port (even if asked), marked used; -1 when none is left. */
+int	turn_ports_get(struct turn_ports *, bool even);
+/*
+ * An even port whose successor is free too: both are marked used, and the
+ * successor is kept under a new token (written to token) until now + 30 s.
+ */
+int	turn_ports_get_pair(struct turn_ports *, uint64_t now,
+	    uint8_t token[8]);
+/* The port reserved under token, or -1 if unknown or expired. */
+int	turn_ports_take_reserved(struct turn_ports *, const uint8_t token[8],
+	    uint64_t now);
+/* Give a port back (also frees expired reservations). */
+void	turn_ports_put(struct turn_ports *, int port);
+/* Release reservations older than their deadline. */
+void	turn_ports_expire(struct turn_ports *, uint64_t now);
+int	turn_ports_available(struct turn_ports *);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Copyright (c) 2026 turnpike authors
+ *
+ * Relay sockets: the UDP socket behind each relayed transport address
+ * (struct turn_io for the TURN core), the peer -> client path, and the
+ * batched client -> peer sends. Datagrams from peers are read in batches
+ * into the worker's buffers at an offset of TURN_HEADROOM, framed in place
+ * as ChannelData or a Data indication, and leave for the client in one
+ * sendmmsg(). Nothing here allocates per packet.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "net_internal.h"
+#include "turn_server.h"
+
+#define RELAY_PAYLOAD_MAX	(NET_UDP_BUFSZ - TURN_HEADROOM - TURN_TAILROOM)
+
+static void
+relay_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct turn_relay	*rl = arg;
+	struct turn_alloc	*a = rl->alloc;
+	struct net_udp		*u = (struct net_udp *)a->listener;
+	struct worker		*w = u->w;
+	struct msghdr		*h;
+	unsigned int		 n = 0;
+	size_t			 len;
+	uint8_t			*start;
+	int			 i, got, chan;
+
+	worker_clock(w);
+	for (i = 0; i < NET_UDP_BATCH; i++) {
+		w->rx_iov[i].iov_base = w->rx_buf[i] + TURN_HEADROOM;
+		w->rx_iov[i].iov_len = RELAY_PAYLOAD_MAX;
+		h = &w->rx_msgs[i].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &w->rx_addr[i];
+		h->msg_namelen = sizeof(w->rx_addr[i]);
+		h->msg_iov = &w->rx_iov[i];
+		h->msg_iovlen = 1;
+	}
+	got = recvmmsg(fd, w->rx_msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (i = 0; i < got; i++) {
+		struct sockaddr	*peer = (struct sockaddr *)&w->rx_addr[i];
+
+		if (w->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		/* RFC 8656 §10.3: no permission, no relay. */
+		if ((chan = turn_server_peer_in(&w->turn, rl, peer)) == -1)
+			continue;
+		start = turn_frame_peer_data(&w->turn,
+		    w->rx_buf[i] + TURN_HEADROOM, w->rx_msgs[i].msg_len, chan,
+		    peer, false, &len);
+		w->tx_iov[n].iov_base = start;
+		w->tx_iov[n].iov_len = len;
+		h = &w->tx_msgs[n].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &a->client;
+		h->msg_namelen = addr_len(&a->client.sa);
+		h->msg_iov = &w->tx_iov[n];
+		h->msg_iovlen = 1;
+		n++;
+	}
+	if (n > 0)
+		udp_sendmmsg(u->fd, w->tx_msgs, n);
+}
+
+static int
+relay_open(void *arg, struct turn_relay *rl, bool dont_fragment)
+{
+	struct worker		*w = arg;
+	const struct config	*cfg = w->shared->cfg;
+	int			 fd, one = 1, pmtu, saved;
+
+	fd = socket(rl->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (rl->addr.sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (cfg->relay_device != NULL && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, cfg->relay_device,
+	    (socklen_t)strlen(cfg->relay_device)) == -1)
+		goto fail;
+	if (dont_fragment) {
+		/* RFC 8656 §7.2: DONT-FRAGMENT sets DF on the way to peers. */
+		pmtu = IP_PMTUDISC_DO;
+		if (rl->addr.sa.sa_family == AF_INET)
+			setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu,
+			    sizeof(pmtu));
+		else
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu,
+			    sizeof(pmtu));
+	}
+	if (bind(fd, &rl->addr.sa, addr_len(&rl->addr.sa)) == -1)
+		goto fail;
+	rl->io = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_read_cb,
+	    rl);
+	if (rl->io == NULL || event_add(rl->io, NULL) == -1)
+		goto fail;
+	rl->fd = fd;
+	return 0;
+fail:
+	saved = errno;
+	if (rl->io != NULL)
+		event_free(rl->io);
+	rl->io = NULL;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static void
+relay_close(void *arg, struct turn_relay *rl)
+{
+	if (rl->io != NULL)
+		event_free(rl->io);
+	rl->io = NULL;
+	if (rl->fd != -1)
+		close(rl->fd);
+	rl->fd = -1;
+}
+
+static void
+relay_send(void *arg, struct turn_relay *rl, const struct sockaddr *peer,
+    const uint8_t *data, size_t len)
+{
+	/* Send indications are rare next to ChannelData: one sendto. */
+	if (sendto(rl->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) ==
+	    -1)
+		log_debug("relay sendto: %s", strerror(errno));
+}
+
+const struct turn_io relay_io = {
+	.relay_open = relay_open,
+	.relay_close = relay_close,
+	.relay_send = relay_send,
+};
+
+/*
+ * Queue ChannelData payload for peer, sent from rl's socket at the next
+ * relay_flush(). data must stay valid until then (it points into the
+ * worker's receive buffer).
+ */
+void
+relay_queue(struct worker *w, struct turn_relay *rl,
+    const struct sockaddr *peer, const uint8_t *data, size_t len)
+{
+	struct msghdr	*h;
+	unsigned int	 i = w->nrtx;
+
+	if (i == NET_UDP_BATCH)
+		relay_flush(w);
+	i = w->nrtx++;
+	w->rtx_iov[i].iov_base = (void *)data;
+	w->rtx_iov[i].iov_len = len;
+	h = &w->rtx_msgs[i].msg_hdr;
+	memset(h, 0, sizeof(*h));
+	h->msg_name = (void *)peer;
+	h->msg_namelen = addr_len(peer);
+	h->msg_iov = &w->rtx_iov[i];
+	h->msg_iovlen = 1;
+	w->rtx_fd[i] = rl->fd;
+}
+
+/* One sendmmsg() per run of packets leaving through the same socket. */
+void
+relay_flush(struct worker *w)
+{
+	unsigned int	start = 0, end;
+
+	while (start < w->nrtx) {
+		for (end = start + 1; end < w->nrtx &&
+		    w->rtx_fd[end] == w->rtx_fd[start]; end++)
+			;
+		udp_sendmmsg(w->rtx_fd[start], w->rtx_msgs + start,
+		    end - start);
+		start = end;
+	}
+	w->nrtx = 0;
+}

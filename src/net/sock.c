@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Copyright (c) 2026 turnpike authors
+ *
+ * Socket creation with the options every listener needs: non-blocking,
+ * close-on-exec, SO_REUSEPORT (one socket per worker on the same address),
+ * IPV6_V6ONLY (IPv4 and IPv6 are separate endpoints), an optional
+ * SO_BINDTODEVICE, and larger buffers for UDP.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "net_internal.h"
+
+#define SOCK_UDP_BUFFER	(4 * 1024 * 1024)
+
+static int
+sock_new(const struct sockaddr_storage *ss, int type, const char *device)
+{
+	int	fd, one = 1;
+	char	name[ADDR_STRLEN];
+
+	addr_format((const struct sockaddr *)ss, true, name, sizeof(name));
+	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("socket %s", name);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+	if (ss->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (device != NULL && *device != '\0' && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, device, (socklen_t)strlen(device)) == -1) {
+		log_warn("listening-device %s", device);
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)ss,
+	    addr_len((const struct sockaddr *)ss)) == -1) {
+		log_warn("bind %s %s", type == SOCK_DGRAM ? "udp" : "tcp",
+		    name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+fail:
+	log_warn("setsockopt %s", name);
+	close(fd);
+	return -1;
+}
+
+int
+sock_udp_bind(const struct sockaddr_storage *ss, const char *device)
+{
+	int	fd, size = SOCK_UDP_BUFFER;
+
+	if ((fd = sock_new(ss, SOCK_DGRAM, device)) == -1)
+		return -1;
+	/* Best effort: the kernel caps these at net.core.[rw]mem_max. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+int
+sock_tcp_listen(const struct sockaddr_storage *ss, const char *device)
+{
+	int	fd;
+
+	if ((fd = sock_new(ss, SOCK_STREAM, device)) == -1)
+		return -1;
+	if (listen(fd, 1024) == -1) {
+		log_warn("listen");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

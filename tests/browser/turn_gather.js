@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// ICE gathering against a TURN server in headless Debian Chromium.
+//
+//   node tests/browser/turn_gather.js --url turn:127.0.0.1:PORT?transport=udp \
+//        --user U --pass P [--expect relay|error401] [--timeout-ms N]
+//        [--relay-ip IP] [--relay-ports LO-HI] [--chromium PATH]
+//
+// Launches /usr/bin/chromium headless (fresh profile in a temp dir, removed at
+// the end) through playwright-core, creates an RTCPeerConnection with the one
+// TURN server in iceServers, a data channel, createOffer + setLocalDescription,
+// and records every icecandidate and icecandidateerror until gathering is
+// complete or the timeout passes.  Prints one JSON line (`# result {...}`),
+// then TAP: one assertion per expectation and the plan `1..N`.  Exit 0 iff
+// every assertion passed; 1 otherwise (2: bad usage).
+//
+//   --expect relay     a relay candidate exists (and, with --relay-ip /
+//                      --relay-ports, every relay candidate has that address
+//                      and a port in LO..HI), and no icecandidateerror
+//   --expect error401  an icecandidateerror with errorCode 401 for --url, and
+//                      no relay candidate
+//   (no --expect)      only: the browser ran and gathering ended
+
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+function usage(msg) {
+  if (msg) process.stderr.write('turn_gather: ' + msg + '\n');
+  process.stderr.write('usage: node turn_gather.js --url turn:HOST:PORT?transport=udp ' +
+    '--user U --pass P [--expect relay|error401] [--timeout-ms N] ' +
+    '[--relay-ip IP] [--relay-ports LO-HI] [--chromium PATH]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const o = { expect: null, timeoutMs: 20000, chromium: '/usr/bin/chromium',
+    relayIp: null, relayPorts: null };
+  const need = (i) => {
+    if (i + 1 >= argv.length) usage('missing value for ' + argv[i]);
+    return argv[i + 1];
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const a = argv[i];
+    if (a === '--url') o.url = need(i);
+    else if (a === '--user') o.user = need(i);
+    else if (a === '--pass') o.pass = need(i);
+    else if (a === '--expect') o.expect = need(i);
+    else if (a === '--timeout-ms') o.timeoutMs = Number(need(i));
+    else if (a === '--relay-ip') o.relayIp = need(i);
+    else if (a === '--relay-ports') o.relayPorts = need(i);
+    else if (a === '--chromium') o.chromium = need(i);
+    else if (a === '-h' || a === '--help') usage();
+    else usage('unknown argument ' + a);
+  }
+  if (!o.url) usage('--url is required');
+  if (o.user === undefined || o.pass === undefined) usage('--user and --pass are required');
+  if (o.expect !== null && o.expect !== 'relay' && o.expect !== 'error401')
+    usage('--expect must be relay or error401');
+  if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1000 || o.timeoutMs > 120000)
+    usage('--timeout-ms must be an integer in 1000..120000');
+  if (o.relayPorts !== null) {
+    const m = /^(\d+)-(\d+)$/.exec(o.relayPorts);
+    if (!m) usage('--relay-ports must be LO-HI');
+    o.relayPorts = [Number(m[1]), Number(m[2])];
+  }
+  return o;
+}
+
+// TAP output.
+let tapN = 0;
+let tapFailed = 0;
+function ok(cond, name, detail) {
+  tapN += 1;
+  const clean = String(name).replace(/\s+/g, ' ').replace(/#/g, '\\#');
+  process.stdout.write((cond ? 'ok ' : 'not ok ') + tapN + ' - ' + clean + '\n');
+  if (!cond) {
+    tapFailed += 1;
+    if (detail) diag(detail);
+  }
+  return cond;
+}
+function diag(msg) {
+  for (const line of String(msg).split('\n')) process.stdout.write('# ' + line + '\n');
+}
+
+// Runs inside the page.  Everything it returns must be JSON-serialisable.
+async function gatherInPage(cfg) {
+  const out = { candidates: [], errors: [], complete: false, timedOut: false,
+    gatheringStates: [], exception: null, elapsedMs: 0 };
+  const t0 = performance.now();
+  let pc;
+  try {
+    pc = new RTCPeerConnection({
+      iceServers: [{ urls: cfg.url, username: cfg.user, credential: cfg.pass }],
+      iceTransportPolicy: 'all',
+    });
+    const finished = new Promise((resolve) => {
+      const timer = setTimeout(() => { out.timedOut = true; resolve(); }, cfg.timeoutMs);
+      const finish = () => { clearTimeout(timer); out.complete = true; resolve(); };
+      pc.onicegatheringstatechange = () => {
+        out.gatheringStates.push(pc.iceGatheringState);
+        if (pc.iceGatheringState === 'complete') finish();
+      };
+      pc.onicecandidate = (e) => {
+        if (!e.candidate) { finish(); return; }   // end of candidates
+        const c = e.candidate;
+        out.candidates.push({
+          type: c.type, protocol: c.protocol, address: c.address, port: c.port,
+          relatedAddress: c.relatedAddress, relatedPort: c.relatedPort,
+          relayProtocol: c.relayProtocol === undefined ? null : c.relayProtocol,
+          url: c.url === undefined ? null : c.url,
+          candidate: c.candidate,
+        });
+      };
+      pc.onicecandidateerror = (e) => {
+        out.errors.push({ errorCode: e.errorCode, errorText: e.errorText, url: e.url,
+          address: e.address, port: e.port });
+      };
+    });
+    pc.createDataChannel('turnpike');
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await finished;
+  } catch (e) {
+    out.exception = String(e && e.stack || e);
+  } finally {
+    out.elapsedMs = Math.round(performance.now() - t0);
+    if (pc) pc.close();
+  }
+  return out;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  let chromium;
+  try {
+    ({ chromium } = require('playwright-core'));
+  } catch (e) {
+    ok(false, 'playwright-core loads',
+      'run `npm ci` in tests/browser (scripts/deps.sh test does): ' + e.message);
+    process.stdout.write('1..' + tapN + '\n');
+    return 1;
+  }
+  if (!fs.existsSync(o.chromium)) {
+    ok(false, 'chromium exists at ' + o.chromium,
+      'install the Debian package chromium (scripts/deps.sh test does)');
+    process.stdout.write('1..' + tapN + '\n');
+    return 1;
+  }
+
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'turnpike-chromium-'));
+  // A browser still shutting down may write into it: retry, never throw.
+  const removeProfile = () => {
+    try {
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch (e) {
+      diag('could not remove ' + profile + ': ' + e.message);
+    }
+  };
+  // Also on SIGTERM/SIGINT (playwright closes the browser, then exits).
+  process.on('exit', removeProfile);
+  let context = null;   // persistent context: closing it ends the browser
+  let result = null;
+  let launchError = null;
+  // The whole browser part is bounded, not only the gathering.
+  const hardMs = o.timeoutMs + 30000;
+  let aborted = false;
+  const hard = setTimeout(() => {
+    aborted = true;
+    ok(false, 'browser run finished within ' + hardMs + ' ms');
+    process.stdout.write('1..' + tapN + '\n');
+    // playwright-core kills the browser it launched when node exits.
+    if (context) context.close().catch(() => {});
+    setTimeout(() => process.exit(1), 3000).unref();
+  }, hardMs);
+  try {
+    // launchPersistentContext passes --user-data-dir=profile itself
+    // (playwright refuses that flag in args).
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: o.chromium,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      timeout: 20000,
+      handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.on('console', (m) => diag('console.' + m.type() + ': ' + m.text()));
+    page.on('pageerror', (e) => diag('pageerror: ' + e));
+    await page.goto('about:blank');
+    const version = context.browser() ? context.browser().version() : 'unknown';
+    diag('chromium ' + version);
+    result = await page.evaluate(gatherInPage,
+      { url: o.url, user: o.user, pass: o.pass, timeoutMs: o.timeoutMs });
+    result.browserVersion = version;
+  } catch (e) {
+    launchError = e;
+  } finally {
+    if (context) {
+      try { await context.close(); } catch (e) { diag('context.close: ' + e.message); }
+    }
+    clearTimeout(hard);
+    removeProfile();
+  }
+  if (aborted) return 1;    // the hard timeout printed the TAP already
+
+  if (launchError || !result) {
+    ok(false, 'chromium ran RTCPeerConnection gathering',
+      String(launchError && launchError.stack || launchError));
+    process.stdout.write('1..' + tapN + '\n');
+    return 1;
+  }
+  process.stdout.write('# result ' + JSON.stringify(result) + '\n');
+
+  ok(result.exception === null, 'RTCPeerConnection offer and gathering ran without an exception',
+    result.exception);
+  ok(result.complete, 'ICE gathering completed within ' + o.timeoutMs + ' ms',
+    'gathering states: ' + JSON.stringify(result.gatheringStates));
+
+  const relays = result.candidates.filter((c) => c.type === 'relay');
+  const errs401 = result.errors.filter((e) => e.errorCode === 401);
+  const relayDump = () => 'relay candidates: ' + JSON.stringify(relays);
+  const dump = () => 'candidates: ' + JSON.stringify(result.candidates) +
+    '\nerrors: ' + JSON.stringify(result.errors);
+  if (o.expect === 'relay') {
+    ok(relays.length > 0, 'relay candidate gathered', dump());
+    if (o.relayIp !== null) {
+      ok(relays.length > 0 && relays.every((c) => c.address === o.relayIp),
+        'relay candidate address is ' + o.relayIp, relayDump());
+    }
+    if (o.relayPorts !== null) {
+      const [lo, hi] = o.relayPorts;
+      ok(relays.length > 0 && relays.every((c) => c.port >= lo && c.port <= hi),
+        'relay candidate port within ' + lo + '..' + hi, relayDump());
+    }
+    ok(relays.length === 0 || relays.every((c) => c.protocol === 'udp'),
+      'relay candidate protocol is udp', relayDump());
+    ok(result.errors.length === 0, 'no icecandidateerror with the right password', dump());
+  } else if (o.expect === 'error401') {
+    ok(errs401.length > 0, 'icecandidateerror with errorCode 401', dump());
+    ok(errs401.length > 0 && errs401.every((e) => e.url === o.url),
+      'the 401 error names the TURN url ' + o.url, dump());
+    ok(relays.length === 0, 'no relay candidate with the wrong password', dump());
+  }
+  process.stdout.write('1..' + tapN + '\n');
+  return tapFailed ? 1 : 0;
+}
+
+main().then((rc) => { process.exitCode = rc; }, (e) => {
+  ok(false, 'turn_gather ran without an exception', String(e && e.stack || e));
+  process.stdout.write('1..' + tapN + '\n');
+  process.exitCode = 1;
+});

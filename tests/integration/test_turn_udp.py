@@ -1,0 +1,186 @@
+"""TURN over UDP (RFC 8656) against coturn's turnutils_uclient and
+turnutils_peer, plus a raw client for the exact error codes."""
+
+import re
+import subprocess
+
+from lib import *
+from turn_client import (TurnClient, A_RELAYED, A_XOR_MAPPED, A_LIFETIME)
+
+USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
+
+
+def start(extra=(), nports=32):
+    port = free_port()
+    lo, hi = free_port_range(nports)
+    args = ['-L', '127.0.0.1', '-p', str(port), '-a', '-u',
+            '%s:%s' % (USER, PASSWORD), '-r', REALM, '--min-port', str(lo),
+            '--max-port', str(hi), '-v'] + list(extra)
+    return Server(args), port, (lo, hi)
+
+
+def uclient(port, args, password=PASSWORD, timeout=60):
+    """turnutils_uclient against 127.0.0.1:port: (rc, output, stats)."""
+    cmd = ['turnutils_uclient', '-p', str(port), '-u', USER, '-w', password,
+           ] + list(args) + ['127.0.0.1']
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout, start_new_session=True)
+        rc, out = p.returncode, (p.stdout + p.stderr).decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired as e:
+        rc, out = None, ((e.stdout or b'') + (e.stderr or b'')).decode(
+            'utf-8', 'replace')
+    stats = {}
+    m = re.findall(r'tot_send_msgs=(\d+), tot_recv_msgs=(\d+)', out)
+    if m:
+        stats['sent'], stats['recv'] = int(m[-1][0]), int(m[-1][1])
+    m = re.search(r'Total lost packets (\d+)', out)
+    if m:
+        stats['lost'] = int(m.group(1))
+    return rc, out, stats
+
+
+class Peer:
+    """turnutils_peer: a UDP echo peer on 127.0.0.1."""
+
+    def __init__(self):
+        self.port = free_port('udp')
+        self.proc = subprocess.Popen(
+            ['turnutils_peer', '-L', '127.0.0.1', '-p', str(self.port)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait(5)
+
+
+def relayed_ok(name, rc, out, stats, want):
+    """uclient's totals count its RTCP streams and -y pairs too: at least
+    `want` messages, every one received."""
+    check('%s: exit 0' % name, rc == 0, out[-1500:])
+    check('%s: at least %d messages, all received' % (name, want),
+          stats.get('sent', 0) >= want and
+          stats.get('recv') == stats.get('sent'), 'stats %r' % stats)
+    check('%s: zero loss' % name, stats.get('lost') == 0, 'stats %r' % stats)
+
+
+@test
+def uclient_modes():
+    srv, port, _ = start(['--allow-loopback-peers'])
+    with srv, Peer() as peer:
+        to_peer = ['-e', '127.0.0.1', '-r', str(peer.port)]
+        rc, out, st = uclient(port, to_peer + ['-n', '40', '-m', '3'])
+        relayed_ok('channels to an echo peer, 3 sessions', rc, out, st, 120)
+        rc, out, st = uclient(port, to_peer + ['-s', '-n', '40'])
+        relayed_ok('send/data indications to an echo peer', rc, out, st, 40)
+        rc, out, st = uclient(port, ['-y', '-n', '40', '-m', '2'])
+        relayed_ok('client to client over channels', rc, out, st, 160)
+        rc, out, st = uclient(port, ['-y', '-s', '-n', '40'])
+        relayed_ok('client to client over indications', rc, out, st, 80)
+        rc, out, st = uclient(port, to_peer + ['-n', '20', '-l', '1200'])
+        relayed_ok('1200-byte payloads', rc, out, st, 20)
+        check('allocations logged', 'turn allocate ok' in srv.output())
+
+
+@test
+def wrong_password():
+    srv, port, _ = start(['--allow-loopback-peers'])
+    with srv, Peer() as peer:
+        rc, out, _ = uclient(port, ['-e', '127.0.0.1', '-r', str(peer.port),
+                                    '-n', '5'], password='wrong')
+        check('uclient with a wrong password fails', rc not in (0, None), out)
+        check('it cannot complete the allocation',
+              'Cannot complete Allocation' in out, out[-800:])
+        c = TurnClient(('127.0.0.1', port), USER, 'wrong')
+        m = c.allocate()
+        c.close()
+        check('a raw Allocate with a wrong password gets 401',
+              m is not None and m.code == 401, m and m.code)
+
+
+@test
+def allocate_answers():
+    srv, port, (lo, hi) = start()
+    with srv:
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        m = c.allocate()
+        ok = m is not None and not m.is_error
+        check('allocate succeeds', ok, m and m.code)
+        if ok:
+            host, rport = m.addr(A_RELAYED)
+            check('relayed address on 127.0.0.1 in min-port..max-port',
+                  host == '127.0.0.1' and lo <= rport <= hi, (host, rport))
+            check('xor-mapped address is the client socket',
+                  m.addr(A_XOR_MAPPED) == c.sock.getsockname()[:2])
+            check('default lifetime 600 s',
+                  m.attrs.get(A_LIFETIME) == b'\0\0\x02\x58')
+        m = c.allocate()
+        check('a second Allocate on the 5-tuple gets 437',
+              m is not None and m.code == 437, m and m.code)
+        m = c.permission('127.0.0.1', 9)
+        check('a loopback peer is refused with 403',
+              m is not None and m.code == 403, m and m.code)
+        m = c.permission('10.1.2.3')
+        check('a private peer is refused with 403',
+              m is not None and m.code == 403, m and m.code)
+        m = c.permission('169.254.169.254')
+        check('the metadata address is refused with 403',
+              m is not None and m.code == 403, m and m.code)
+        m = c.permission('203.0.113.7')
+        check('a public peer is permitted', m is not None and not m.is_error,
+              m and m.code)
+        m = c.channel_bind(0x3FFF, '203.0.113.7', 5000)
+        check('channel 0x3FFF is refused with 400',
+              m is not None and m.code == 400, m and m.code)
+        m = c.channel_bind(0x7FFF, '203.0.113.7', 5000)
+        check('channel 0x7FFF (RFC 5766 range) is accepted',
+              m is not None and not m.is_error, m and m.code)
+        m = c.refresh(0)
+        check('refresh with lifetime 0 succeeds',
+              m is not None and not m.is_error, m and m.code)
+        m = c.permission('203.0.113.7')
+        check('after it the allocation is gone: 437',
+              m is not None and m.code == 437, m and m.code)
+        c.close()
+
+
+@test
+def loopback_peer_allowed_when_asked():
+    srv, port, _ = start(['--allow-loopback-peers'])
+    with srv:
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        c.allocate()
+        m = c.permission('127.0.0.1', 9)
+        check('allow-loopback-peers permits 127.0.0.1',
+              m is not None and not m.is_error, m and m.code)
+        c.close()
+
+
+@test
+def port_exhaustion():
+    srv, port, (lo, hi) = start(nports=3)
+    with srv:
+        clients = [TurnClient(('127.0.0.1', port), USER, PASSWORD)
+                   for _ in range(4)]
+        got = [clients[i].allocate() for i in range(3)]
+        check('three allocations fill a three-port range',
+              all(m is not None and not m.is_error for m in got),
+              [m and m.code for m in got])
+        m = clients[3].allocate()
+        check('the fourth gets 508', m is not None and m.code == 508,
+              m and m.code)
+        m = clients[0].refresh(0)
+        check('one is released', m is not None and not m.is_error)
+        m = clients[3].allocate()
+        check('then the fourth succeeds on the freed port',
+              m is not None and not m.is_error and
+              lo <= m.addr(A_RELAYED)[1] <= hi, m and m.code)
+        for c in clients:
+            c.close()
+
+
+done()

@@ -1,7 +1,8 @@
 # turnpike — top-level, non-recursive Makefile.
 #
-#   make          build bin/turnpike (installs missing build dependencies,
-#                 runs autoreconf and configure on a fresh clone)
+#   make          build bin/turnpike and bin/turnpike-admin (installs missing
+#                 build dependencies, runs autoreconf and configure on a
+#                 fresh clone)
 #   make run      build and run the server on a local configuration
 #   make check    install test dependencies, build everything with
 #                 AddressSanitizer + UndefinedBehaviorSanitizer, run every test
@@ -52,7 +53,8 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -Iinclude -I. \
 ALL_LDFLAGS := $(SAN) $(LDFLAGS_CONF) $(LDFLAGS)
 LIBS_ALL := $(DEPS_LIBS) -lpthread
 
-# Everything but main.c goes into one static library (STYLE.md).
+# Everything but the programs (src/main.c, src/admin.c) goes into one static
+# library (STYLE.md).
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libturnpike.a
@@ -64,7 +66,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(O)/tests/replay_%)
 
 .PHONY: all run check test-build fuzz clean distclean bench
-all: config.mk $(BINDIR)/turnpike
+all: config.mk $(BINDIR)/turnpike $(BINDIR)/turnpike-admin
 
 $(O)/%.o: %.c config.mk
 	@mkdir -p $(@D)
@@ -79,6 +81,11 @@ $(BINDIR)/turnpike: $(O)/src/main.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
 
+# The user database tool, beside the server (tests find it there).
+$(BINDIR)/turnpike-admin: $(O)/src/admin.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
 $(O)/tests/test_%: $(O)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
@@ -89,7 +96,8 @@ $(O)/tests/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
 
-test-build: all $(BINDIR)/turnpike $(UNIT_BIN) $(REPLAY_BIN)
+test-build: all $(BINDIR)/turnpike $(BINDIR)/turnpike-admin $(UNIT_BIN) \
+	$(REPLAY_BIN)
 
 run: all
 	./scripts/run-local.sh $(BINDIR)/turnpike
@@ -102,6 +110,11 @@ check: config.mk
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	/usr/bin/python3 tests/run.py --build build/asan
+
+# TURN/UDP benchmark against coturn (bench/README.md); not a test.
+bench: all
+	./scripts/deps.sh test
+	/usr/bin/python3 bench/turn_udp.py
 
 # libFuzzer harnesses (clang): build/fuzz/fuzz_<name>, run e.g.
 #   build/fuzz/fuzz_stun tests/fuzz/corpus/stun
@@ -120,4 +133,4 @@ distclean: clean
 	rm -rf config.mk config_auto.h config_auto.h.in config.log \
 	  config.status configure autom4te.cache aclocal.m4 config_auto.h.in~
 
--include $(LIB_OBJ:.o=.d) $(O)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(O)/src/main.d $(O)/src/admin.d

@@ -2,11 +2,12 @@
  * turnpike — the user table and the long-term credential mechanism.
  *
  * One lookup behind one interface (DESIGN.md) for every credential source:
- * static `user=` accounts and TURN REST secrets (`use-auth-secret` +
- * `static-auth-secret`, repeatable so secrets can rotate). A username may
- * match several candidate keys (one per secret); the caller tries each
- * against MESSAGE-INTEGRITY. Keys of static users are computed once at
- * start. Nonces are stateless: an HMAC over the time and the client's IP,
+ * static `user=` accounts, TURN REST secrets (`use-auth-secret` +
+ * `static-auth-secret`, repeatable so secrets can rotate) and the SQLite
+ * user database (`userdb`: long-term users and more REST secrets, read on
+ * every lookup so changes count at once). A username may match several
+ * candidate keys (one per secret); the caller tries each against
+ * MESSAGE-INTEGRITY. Keys of static users are computed once at start. Nonces are stateless: an HMAC over the time and the client's IP,
  * valid on every worker, so a spoofed packet costs no state.
  */
 #ifndef AUTH_H
@@ -51,6 +52,15 @@ int	auth_user_key(const struct auth *, const char *user, size_t ulen,
 	    uint8_t key[AUTH_KEY_MAX], size_t *keylen);
 
 /*
+ * Candidates come in this order: the static user, the database user of
+ * the realm, then for a REST name ("<expiry>[<separator><user>]", not
+ * expired, use-auth-secret on) one per static-auth-secret and one per
+ * turn_secret row of the realm. A key given as 0x<hex> (user=) or stored
+ * in the database is MD5 only: under AUTH_ALG_SHA256 that candidate
+ * returns -1, which ends the list.
+ */
+
+/*
  * TURN REST password for a username: base64(HMAC-SHA1(secret, username)).
  * Returns the length written to out (NUL-terminated), or -1.
  */
@@ -64,6 +74,36 @@ size_t	auth_nonce_mint(const struct auth *, const struct sockaddr *client,
 enum auth_nonce_result auth_nonce_check(const struct auth *,
 	    const uint8_t *nonce, size_t len, const struct sockaddr *client,
 	    uint64_t now, uint64_t max_age);
+
+/*
+ * The SQLite user database, write side (turnpike-admin). coturn's tables:
+ * turnusers_lt (realm, name, hmackey = hex of the MD5 key) and turn_secret
+ * (realm, value). Each call opens path, runs one transaction and closes
+ * it; the _put calls create the file, and any writing call the tables,
+ * when missing. On failure they return -1 with a one-line message in err.
+ */
+/* Add or replace user name of realm with the key MD5(name:realm:pass). */
+int	auth_sqlite_put_user(const char *path, const char *realm,
+	    const char *name, const uint8_t key[16], char *err, size_t errlen);
+/* Returns the number of users deleted (0 or 1), or -1. */
+int	auth_sqlite_del_user(const char *path, const char *realm,
+	    const char *name, char *err, size_t errlen);
+/* Add a REST secret to realm (already there: nothing changes). */
+int	auth_sqlite_put_secret(const char *path, const char *realm,
+	    const char *secret, char *err, size_t errlen);
+/* Delete secret from realm, or every secret of realm when secret is NULL.
+ * Returns the number deleted, or -1. */
+int	auth_sqlite_del_secret(const char *path, const char *realm,
+	    const char *secret, char *err, size_t errlen);
+/*
+ * Call cb for each user name (secrets false) or secret (true) of realm,
+ * or of every realm when realm is NULL, sorted by realm then value. Opens
+ * read-only; missing tables list nothing. Returns the count, or -1.
+ */
+typedef void (*auth_sqlite_list_cb)(const char *realm, const char *value,
+    void *arg);
+int	auth_sqlite_list(const char *path, bool secrets, const char *realm,
+	    auth_sqlite_list_cb cb, void *arg, char *err, size_t errlen);
 
 /*
  * Per-worker limiter for 401 answers by source IP: a token bucket per hash

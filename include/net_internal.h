@@ -43,6 +43,7 @@ enum net_proto {
 struct net_endpoint {
 	struct sockaddr_storage	addr;
 	enum net_proto		proto;
+	bool			tls_port;	/* tls-listening-port */
 };
 
 struct net_udp {
@@ -59,11 +60,13 @@ struct net_tcp {
 };
 
 struct conn;
+struct conn_msg;
 TAILQ_HEAD(conn_list, conn);
 
 /* What a worker and its sockets read but never change. */
 struct net_shared {
 	const struct config	*cfg;
+	struct ssl_ctx_st	*tls;		/* NULL: TLS off */
 	struct auth		*auth;
 	struct turn_shared	 turn;
 };
@@ -85,6 +88,8 @@ struct worker {
 
 	struct turn_ctx		 turn;
 	struct event		*tick;		/* 1 s: lifetimes */
+	struct conn_msg		*pool;		/* free TLS message buffers */
+	unsigned int		 npool;
 
 	/* UDP batch buffers: reused for every packet, never reallocated. */
 	struct mmsghdr		 rx_msgs[NET_UDP_BATCH];
@@ -117,6 +122,10 @@ int	 conn_listen(struct worker *, struct net_tcp *,
 	    const struct sockaddr_storage *);
 void	 conn_unlisten(struct net_tcp *);
 void	 conn_free_all(struct worker *);
+int	 conn_send(struct conn *, const uint8_t *, size_t);
+
+/* tls.c */
+struct ssl_ctx_st *tls_ctx_new(const struct config *);
 
 /* relay.c: relay sockets (struct turn_io) and the peer side of the relay */
 extern const struct turn_io relay_io;
@@ -128,7 +137,7 @@ void	 relay_flush(struct worker *);
 void	 worker_clock(struct worker *);
 
 /* endpoint.c */
-int	 endpoint_list(const struct config *, struct net_endpoint **,
-	    size_t *);
+int	 endpoint_list(const struct config *, bool tls,
+	    struct net_endpoint **, size_t *);
 
 #endif

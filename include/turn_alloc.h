@@ -52,6 +52,7 @@ struct turn_relay {
 	union turn_sa	 advertised;	/* after external-ip mapping */
 	int		 fd;		/* -1: unused */
 	void		*io;		/* the glue's event */
+	void		*worker;	/* the glue's worker */
 	struct turn_alloc *alloc;
 };
 

@@ -126,9 +126,21 @@ int	turn_server_peer_in(struct turn_ctx *, struct turn_relay *,
 uint8_t	*turn_frame_peer_data(struct turn_ctx *, uint8_t *data, size_t len,
 	    int chan, const struct sockaddr *peer, bool pad, size_t *outlen);
 
+/*
+ * external-ip: the address advertised for a relay address, port kept.
+ * "external-ip=PUB/PRIV" maps PRIV; a bare "external-ip=PUB" maps every
+ * relay address of its family (coturn's single-address form).
+ */
+void	turn_advertised_ip(const struct config *, const struct sockaddr *relay,
+	    union turn_sa *out);
+
 /* Free allocations past their lifetime; call about once a second. */
 void	turn_server_expire(struct turn_ctx *);
-/* Free every allocation whose client side is listener (stream closed). */
-void	turn_server_drop_listener(struct turn_ctx *, const void *listener);
+/* Free the allocation of a 5-tuple, if any (its stream closed). */
+void	turn_server_drop(struct turn_ctx *, const struct sockaddr *client,
+	    const void *listener);
+/* Does the 5-tuple hold a live allocation? */
+bool	turn_server_has_alloc(struct turn_ctx *, const struct sockaddr *client,
+	    const void *listener);
 
 #endif

@@ -5,8 +5,8 @@
 # Only missing packages are installed; a machine that has them all is untouched.
 set -eu
 
-build_pkgs="gcc make autoconf automake pkg-config libevent-dev libssl-dev
-libjansson-dev"
+build_pkgs="gcc make autoconf automake pkg-config libevent-dev libssl-dev openssl
+libjansson-dev libsqlite3-dev"
 # coturn: turnutils_stunclient / _uclient / _peer (the package's server is
 # never started by tests); stun-client: `stun`; iproute2 + util-linux: network
 # namespaces for tests that must bind every address; openssl: test certs;

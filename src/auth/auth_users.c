@@ -3,7 +3,8 @@
  * Copyright (c) 2026 turnpike authors
  *
  * The user table: static users (keys precomputed at start, sorted by name
- * for lookup) and TURN REST secrets, behind auth_user_key().
+ * for lookup), the SQLite user database (auth_sqlite.c) and TURN REST
+ * secrets from the configuration and the database, behind auth_user_key().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ struct auth {
 	size_t		  nusers;
 	char		**secrets;	/* REST secrets, newest first */
 	size_t		  nsecrets;
+	bool		  rest;		/* use-auth-secret */
+	struct auth_sqlite *db;		/* userdb, or NULL */
 	char		  separator;
 	uint8_t		  nonce_key[32];	/* random at start */
 };
@@ -80,6 +83,7 @@ auth_new(const struct config *cfg)
 	for (i = 0; i < cfg->n_users; i++)
 		auth_add_user(a, &cfg->users[i]);
 	qsort(a->users, a->nusers, sizeof(*a->users), auth_user_cmp);
+	a->rest = cfg->use_auth_secret;
 	if (cfg->use_auth_secret) {
 		a->secrets = xcalloc(cfg->static_auth_secrets.n + 1,
 		    sizeof(*a->secrets));
@@ -91,6 +95,9 @@ auth_new(const struct config *cfg)
 	    ':';
 	if (RAND_bytes(a->nonce_key, sizeof(a->nonce_key)) != 1)
 		abort();
+	if (cfg->userdb != NULL)
+		a->db = auth_sqlite_new(cfg->userdb, a->realm,
+		    cfg->use_auth_secret);
 	return a;
 }
 
@@ -101,6 +108,7 @@ auth_free(struct auth *a)
 
 	if (a == NULL)
 		return;
+	auth_sqlite_free(a->db);
 	for (i = 0; i < a->nusers; i++) {
 		free(a->users[i].name);
 		OPENSSL_cleanse(&a->users[i], sizeof(a->users[i]));
@@ -186,6 +194,43 @@ auth_rest_key(const struct auth *a, const char *name, size_t ulen,
 	return rc;
 }
 
+/* A key known outright (static or database user) as candidate. */
+static int
+auth_fixed_key(const uint8_t *md5, const uint8_t *sha256, enum auth_alg alg,
+    uint8_t *key, size_t *keylen)
+{
+	if (alg == AUTH_ALG_SHA256) {
+		if (sha256 == NULL)
+			return -1;
+		memcpy(key, sha256, 32);
+		*keylen = 32;
+		return 0;
+	}
+	memcpy(key, md5, 16);
+	*keylen = 16;
+	return 0;
+}
+
+/* REST candidate idx: the static secrets, then the database's. */
+static int
+auth_rest_candidate(const struct auth *a, const char *name, size_t ulen,
+    enum auth_alg alg, unsigned int idx, uint8_t *key, size_t *keylen)
+{
+	char	*secret;
+	int	 rc;
+
+	if (idx < a->nsecrets)
+		return auth_rest_key(a, name, ulen, alg, a->secrets[idx], key,
+		    keylen);
+	if (a->db == NULL || auth_sqlite_secret(a->db,
+	    idx - (unsigned int)a->nsecrets, &secret) != 1)
+		return -1;
+	rc = auth_rest_key(a, name, ulen, alg, secret, key, keylen);
+	OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);
+	return rc;
+}
+
 int
 auth_user_key(const struct auth *a, const char *user, size_t ulen,
     enum auth_alg alg, uint64_t now, unsigned int idx,
@@ -193,26 +238,30 @@ auth_user_key(const struct auth *a, const char *user, size_t ulen,
 {
 	const struct auth_user	*u;
 	char			 name[STUN_MAX_REASON + 1];
+	uint8_t			 md5[16];
 	uint64_t		 expiry;
+	int			 rc;
 
 	if (ulen == 0 || ulen >= sizeof(name) || memchr(user, '\0', ulen))
 		return -1;
 	memcpy(name, user, ulen);
 	name[ulen] = '\0';
-	/* Static users come first, then one candidate per REST secret. */
-	if ((u = auth_find_user(a, name)) != NULL) {
-		if (idx-- == 0) {
-			if (alg == AUTH_ALG_SHA256 && !u->has_sha256)
-				return -1;
-			memcpy(key, alg == AUTH_ALG_SHA256 ? u->sha256 :
-			    u->md5, alg == AUTH_ALG_SHA256 ? 32 : 16);
-			*keylen = alg == AUTH_ALG_SHA256 ? 32 : 16;
-			return 0;
-		}
+	/*
+	 * The static user, the database user, then one candidate per REST
+	 * secret. The database is asked on every call: it may have changed.
+	 */
+	if ((u = auth_find_user(a, name)) != NULL && idx-- == 0)
+		return auth_fixed_key(u->md5, u->has_sha256 ? u->sha256 :
+		    NULL, alg, key, keylen);
+	if (a->db != NULL && auth_sqlite_user_key(a->db, name, md5) == 1 &&
+	    idx-- == 0) {
+		rc = auth_fixed_key(md5, NULL, alg, key, keylen);
+		OPENSSL_cleanse(md5, sizeof(md5));
+		return rc;
 	}
-	if (idx >= a->nsecrets || (expiry = auth_rest_expiry(a, name)) == 0 ||
+	OPENSSL_cleanse(md5, sizeof(md5));
+	if (!a->rest || (expiry = auth_rest_expiry(a, name)) == 0 ||
 	    expiry < now)
 		return -1;
-	return auth_rest_key(a, name, ulen, alg, a->secrets[idx], key,
-	    keylen);
+	return auth_rest_candidate(a, name, ulen, alg, idx, key, keylen);
 }

@@ -21,7 +21,8 @@
 
 static void
 endpoint_add(struct net_endpoint **v, size_t *n,
-    const struct sockaddr_storage *ip, uint16_t port, enum net_proto proto)
+    const struct sockaddr_storage *ip, uint16_t port, enum net_proto proto,
+    bool tls_port)
 {
 	struct net_endpoint	*e;
 	size_t			 i;
@@ -38,6 +39,7 @@ endpoint_add(struct net_endpoint **v, size_t *n,
 	e->addr = *ip;
 	addr_set_port((struct sockaddr *)&e->addr, port);
 	e->proto = proto;
+	e->tls_port = tls_port;
 }
 
 static bool
@@ -120,8 +122,13 @@ endpoint_ips(const struct config *cfg, struct sockaddr_storage **ips,
 	return 0;
 }
 
+/*
+ * Every endpoint: UDP and TCP on listening-port, and TCP on
+ * tls-listening-port when TLS is on. Both TCP ports accept plain and TLS
+ * clients alike (the first bytes tell); only the names differ.
+ */
 int
-endpoint_list(const struct config *cfg, struct net_endpoint **out,
+endpoint_list(const struct config *cfg, bool tls, struct net_endpoint **out,
     size_t *nout)
 {
 	struct sockaddr_storage	*ips;
@@ -134,9 +141,12 @@ endpoint_list(const struct config *cfg, struct net_endpoint **out,
 		return -1;
 	for (i = 0; i < nips; i++) {
 		if (!cfg->no_udp)
-			endpoint_add(out, nout, &ips[i], port, NET_UDP);
+			endpoint_add(out, nout, &ips[i], port, NET_UDP, false);
 		if (!cfg->no_tcp)
-			endpoint_add(out, nout, &ips[i], port, NET_TCP);
+			endpoint_add(out, nout, &ips[i], port, NET_TCP, false);
+		if (tls && cfg->tls_listening_port != cfg->listening_port)
+			endpoint_add(out, nout, &ips[i],
+			    (uint16_t)cfg->tls_listening_port, NET_TCP, true);
 	}
 	free(ips);
 	return 0;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <event2/event.h>
 
 #include "addr.h"
@@ -146,10 +148,66 @@ net_log_endpoints(const struct net *net)
 	size_t	i;
 
 	for (i = 0; i < net->nendpoints; i++)
-		log_info("listening %s %s",
+		log_info("listening %s %s%s",
 		    net->endpoints[i].proto == NET_UDP ? "udp" : "tcp",
 		    addr_format((struct sockaddr *)&net->endpoints[i].addr,
-		    true, name, sizeof(name)));
+		    true, name, sizeof(name)), net->endpoints[i].proto ==
+		    NET_UDP ? "" : net->shared.tls != NULL ? " (plain and tls)" :
+		    " (plain)");
+}
+
+/* TLS is on when a certificate is configured and no-tls is not. */
+static int
+net_tls_setup(struct net *net)
+{
+	const struct config	*cfg = net->shared.cfg;
+
+	if (cfg->no_tls)
+		return 0;
+	if (cfg->cert == NULL) {
+		log_info("tls off: no cert configured (turns: needs cert= "
+		    "and pkey=)");
+		return 0;
+	}
+	if ((net->shared.tls = tls_ctx_new(cfg)) == NULL)
+		return -1;
+	log_info("tls on cert=%s min-version=%s", cfg->cert,
+	    cfg->no_tlsv1_2 ? "1.3" : "1.2");
+	return 0;
+}
+
+/* What TURN clients will be told, and what will go wrong for them. */
+static void
+net_log_turn(const struct net *net)
+{
+	const struct config		*cfg = net->shared.cfg;
+	const struct turn_shared	*sh = &net->shared.turn;
+	const struct sockaddr		*ip;
+	union turn_sa			 adv;
+	char				 a[ADDR_STRLEN], b[ADDR_STRLEN];
+	size_t				 i;
+
+	if (cfg->stun_only)
+		return;
+	for (i = 0; i < sh->nrelay_ips; i++) {
+		ip = (const struct sockaddr *)&sh->relay_ips[i];
+		turn_advertised_ip(cfg, ip, &adv);
+		log_info("turn relay ip=%s advertised=%s ports=%d-%d",
+		    addr_format(ip, false, a, sizeof(a)),
+		    addr_format(&adv.sa, false, b, sizeof(b)), cfg->min_port,
+		    cfg->max_port);
+		if (turn_policy_is_special(&adv.sa) && !addr_is_loopback(ip))
+			log_warnx("turn relay address %s is not public: clients "
+			    "on the internet cannot reach it; if this host is "
+			    "behind 1:1 NAT set external-ip=PUBLIC/%s", a, a);
+	}
+	if (!cfg->no_auth && cfg->n_users == 0 && !cfg->use_auth_secret &&
+	    cfg->userdb == NULL)
+		log_warnx("turn has no users: every Allocate will be refused "
+		    "(add user=NAME:PASSWORD, use-auth-secret with "
+		    "static-auth-secret, or no-auth)");
+	if (cfg->no_auth)
+		log_warnx("turn no-auth: anyone can relay through this server");
 }
 
 /* The distinct IPs of the endpoints: default relay addresses. */
@@ -183,7 +241,10 @@ net_new(const struct config *cfg)
 
 	net = xcalloc(1, sizeof(*net));
 	net->shared.cfg = cfg;
-	if (endpoint_list(cfg, &net->endpoints, &net->nendpoints) == -1)
+	if (net_tls_setup(net) == -1)
+		goto fail;
+	if (endpoint_list(cfg, net->shared.tls != NULL, &net->endpoints,
+	    &net->nendpoints) == -1)
 		goto fail;
 	if (net->nendpoints == 0) {
 		log_warnx("nothing to listen on (no-udp and no-tcp?)");
@@ -202,6 +263,7 @@ net_new(const struct config *cfg)
 			goto fail;
 	}
 	net_log_endpoints(net);
+	net_log_turn(net);
 	return net;
 fail:
 	net_free(net);
@@ -280,5 +342,6 @@ net_free(struct net *net)
 		turn_shared_clear(&net->shared.turn);
 		auth_free(net->shared.auth);
 	}
+	SSL_CTX_free(net->shared.tls);
 	free(net);
 }

@@ -25,13 +25,38 @@
 
 #define RELAY_PAYLOAD_MAX	(NET_UDP_BUFSZ - TURN_HEADROOM - TURN_TAILROOM)
 
+/*
+ * Datagrams from peers to a client on a stream: framed with padding and
+ * queued on the connection, dropped while the client is too far behind.
+ */
+static void
+relay_to_stream(struct worker *w, struct turn_relay *rl, int got)
+{
+	struct conn	*c = (struct conn *)rl->alloc->listener;
+	struct sockaddr	*peer;
+	size_t		 len;
+	uint8_t		*start;
+	int		 i, chan;
+
+	for (i = 0; i < got; i++) {
+		peer = (struct sockaddr *)&w->rx_addr[i];
+		if ((w->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    (chan = turn_server_peer_in(&w->turn, rl, peer)) == -1)
+			continue;
+		start = turn_frame_peer_data(&w->turn,
+		    w->rx_buf[i] + TURN_HEADROOM, w->rx_msgs[i].msg_len, chan,
+		    peer, true, &len);
+		(void)conn_send(c, start, len);
+	}
+}
+
 static void
 relay_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct turn_relay	*rl = arg;
 	struct turn_alloc	*a = rl->alloc;
+	struct worker		*w = rl->worker;
 	struct net_udp		*u = (struct net_udp *)a->listener;
-	struct worker		*w = u->w;
 	struct msghdr		*h;
 	unsigned int		 n = 0;
 	size_t			 len;
@@ -50,6 +75,10 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 		h->msg_iovlen = 1;
 	}
 	got = recvmmsg(fd, w->rx_msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (got > 0 && a->transport == TURN_TRANSPORT_TCP) {
+		relay_to_stream(w, rl, got);
+		return;
+	}
 	for (i = 0; i < got; i++) {
 		struct sockaddr	*peer = (struct sockaddr *)&w->rx_addr[i];
 
@@ -104,6 +133,7 @@ relay_open(void *arg, struct turn_relay *rl, bool dont_fragment)
 	}
 	if (bind(fd, &rl->addr.sa, addr_len(&rl->addr.sa)) == -1)
 		goto fail;
+	rl->worker = w;
 	rl->io = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_read_cb,
 	    rl);
 	if (rl->io == NULL || event_add(rl->io, NULL) == -1)

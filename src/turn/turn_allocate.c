@@ -124,31 +124,30 @@ turn_alloc_relay_ip(struct turn_ctx *c, const struct turn_req *r, int family,
 	return -1;
 }
 
-/* external-ip: the public address that maps a relay's private one. */
-static void
-turn_alloc_advertise(struct turn_ctx *c, struct turn_relay *rl)
+void
+turn_advertised_ip(const struct config *cfg, const struct sockaddr *relay,
+    union turn_sa *out)
 {
-	const struct config	*cfg = c->sh->cfg;
-	const struct config_extip *x, *fallback = NULL;
-	size_t			 i;
+	const struct config_extip	*x, *match = NULL;
+	size_t				 i;
 
-	rl->advertised = rl->addr;
+	turn_sa_set(out, relay);
 	for (i = 0; i < cfg->n_external_ips; i++) {
 		x = &cfg->external_ips[i];
-		if (x->pub.ss_family != rl->addr.sa.sa_family)
+		if (x->pub.ss_family != relay->sa_family)
 			continue;
 		if (x->has_priv && addr_equal_ip((const struct sockaddr *)
-		    &x->priv, &rl->addr.sa)) {
-			fallback = x;
+		    &x->priv, relay)) {
+			match = x;
 			break;
 		}
-		if (!x->has_priv && fallback == NULL)
-			fallback = x;
+		if (!x->has_priv && match == NULL)
+			match = x;
 	}
-	if (fallback == NULL)
+	if (match == NULL)
 		return;
-	turn_sa_set(&rl->advertised, (const struct sockaddr *)&fallback->pub);
-	addr_set_port(&rl->advertised.sa, addr_port(&rl->addr.sa));
+	turn_sa_set(out, (const struct sockaddr *)&match->pub);
+	addr_set_port(&out->sa, addr_port(relay));
 }
 
 /*
@@ -194,7 +193,8 @@ turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
 		turn_sa_set(&rl->addr, (const struct sockaddr *)ip);
 		addr_set_port(&rl->addr.sa, (uint16_t)port);
 		if (c->io->relay_open(c->io_arg, rl, w->dont_fragment) == 0) {
-			turn_alloc_advertise(c, rl);
+			turn_advertised_ip(c->sh->cfg, &rl->addr.sa,
+			    &rl->advertised);
 			a->nrelay++;
 			return 0;
 		}

@@ -545,15 +545,21 @@ turn_server_expire(struct turn_ctx *c)
 }
 
 void
-turn_server_drop_listener(struct turn_ctx *c, const void *listener)
+turn_server_drop(struct turn_ctx *c, const struct sockaddr *client,
+    const void *listener)
 {
-	struct turn_alloc	*a, *next;
-	size_t			 i;
+	struct turn_alloc	*a;
 
-	for (i = 0; i < c->table.nbuckets; i++)
-		for (a = c->table.buckets[i]; a != NULL; a = next) {
-			next = a->hnext;
-			if (a->listener == listener)
-				turn_dealloc(c, a, "connection-closed");
-		}
+	if ((a = turn_table_find(&c->table, client, listener)) != NULL)
+		turn_dealloc(c, a, "connection-closed");
+}
+
+bool
+turn_server_has_alloc(struct turn_ctx *c, const struct sockaddr *client,
+    const void *listener)
+{
+	struct turn_alloc	*a;
+
+	a = turn_table_find(&c->table, client, listener);
+	return a != NULL && a->expires >= c->now;
 }

@@ -3,7 +3,13 @@
 //
 //   node tests/browser/turn_gather.js --url turn:127.0.0.1:PORT?transport=udp \
 //        --user U --pass P [--expect relay|error401] [--timeout-ms N]
-//        [--relay-ip IP] [--relay-ports LO-HI] [--chromium PATH]
+//        [--relay-ip IP] [--relay-ports LO-HI] [--relay-protocol udp|tcp|tls]
+//        [--ignore-cert-errors] [--chromium PATH]
+//
+// The URL may be turn:H:P?transport=udp, turn:H:P?transport=tcp or
+// turns:H:P?transport=tcp (TURN over TLS).  Chromium verifies the server's
+// certificate on turns: and refuses a self-signed one (icecandidateerror 701);
+// --ignore-cert-errors launches it with --ignore-certificate-errors.
 //
 // Launches /usr/bin/chromium headless (fresh profile in a temp dir, removed at
 // the end) through playwright-core, creates an RTCPeerConnection with the one
@@ -15,7 +21,13 @@
 //
 //   --expect relay     a relay candidate exists (and, with --relay-ip /
 //                      --relay-ports, every relay candidate has that address
-//                      and a port in LO..HI), and no icecandidateerror
+//                      and a port in LO..HI), and no icecandidateerror;
+//                      with --relay-protocol, the transport between browser
+//                      and server that Chromium reports for each relay
+//                      candidate (RTCIceCandidate.relayProtocol, else the
+//                      local-candidate stats entry; udp on the candidate is
+//                      null in Chromium) is that one.  The candidate's own
+//                      protocol (browser<->peer) is always udp.
 //   --expect error401  an icecandidateerror with errorCode 401 for --url, and
 //                      no relay candidate
 //   (no --expect)      only: the browser ran and gathering ended
@@ -36,26 +48,29 @@ function usage(msg) {
   if (msg) process.stderr.write('turn_gather: ' + msg + '\n');
   process.stderr.write('usage: node turn_gather.js --url turn:HOST:PORT?transport=udp ' +
     '--user U --pass P [--expect relay|error401] [--timeout-ms N] ' +
-    '[--relay-ip IP] [--relay-ports LO-HI] [--chromium PATH]\n');
+    '[--relay-ip IP] [--relay-ports LO-HI] [--relay-protocol udp|tcp|tls] ' +
+    '[--ignore-cert-errors] [--chromium PATH]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
   const o = { expect: null, timeoutMs: 20000, chromium: '/usr/bin/chromium',
-    relayIp: null, relayPorts: null };
+    relayIp: null, relayPorts: null, relayProtocol: null, ignoreCertErrors: false };
   const need = (i) => {
     if (i + 1 >= argv.length) usage('missing value for ' + argv[i]);
     return argv[i + 1];
   };
   for (let i = 0; i < argv.length; i += 2) {
     const a = argv[i];
-    if (a === '--url') o.url = need(i);
+    if (a === '--ignore-cert-errors') { o.ignoreCertErrors = true; i -= 1; }   // no value
+    else if (a === '--url') o.url = need(i);
     else if (a === '--user') o.user = need(i);
     else if (a === '--pass') o.pass = need(i);
     else if (a === '--expect') o.expect = need(i);
     else if (a === '--timeout-ms') o.timeoutMs = Number(need(i));
     else if (a === '--relay-ip') o.relayIp = need(i);
     else if (a === '--relay-ports') o.relayPorts = need(i);
+    else if (a === '--relay-protocol') o.relayProtocol = need(i);
     else if (a === '--chromium') o.chromium = need(i);
     else if (a === '-h' || a === '--help') usage();
     else usage('unknown argument ' + a);
@@ -64,6 +79,8 @@ function parseArgs(argv) {
   if (o.user === undefined || o.pass === undefined) usage('--user and --pass are required');
   if (o.expect !== null && o.expect !== 'relay' && o.expect !== 'error401')
     usage('--expect must be relay or error401');
+  if (o.relayProtocol !== null && !['udp', 'tcp', 'tls'].includes(o.relayProtocol))
+    usage('--relay-protocol must be udp, tcp or tls');
   if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1000 || o.timeoutMs > 120000)
     usage('--timeout-ms must be an integer in 1000..120000');
   if (o.relayPorts !== null) {
@@ -88,13 +105,15 @@ function ok(cond, name, detail) {
   return cond;
 }
 function diag(msg) {
-  for (const line of String(msg).split('\n')) process.stdout.write('# ' + line + '\n');
+  // eslint-disable-next-line no-control-regex
+  const plain = String(msg).replace(/\x1b\[[0-9;]*m/g, '');
+  for (const line of plain.split('\n')) process.stdout.write('# ' + line + '\n');
 }
 
 // Runs inside the page.  Everything it returns must be JSON-serialisable.
 async function gatherInPage(cfg) {
   const out = { candidates: [], errors: [], complete: false, timedOut: false,
-    gatheringStates: [], exception: null, elapsedMs: 0 };
+    gatheringStates: [], exception: null, elapsedMs: 0, localCandidateStats: [] };
   const t0 = performance.now();
   let pc;
   try {
@@ -129,6 +148,15 @@ async function gatherInPage(cfg) {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     await finished;
+    // getStats() reports relayProtocol also where the candidate has null.
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.type !== 'local-candidate') return;
+      out.localCandidateStats.push({ candidateType: s.candidateType, protocol: s.protocol,
+        address: s.address, port: s.port,
+        relayProtocol: s.relayProtocol === undefined ? null : s.relayProtocol,
+        url: s.url === undefined ? null : s.url });
+    });
   } catch (e) {
     out.exception = String(e && e.stack || e);
   } finally {
@@ -187,8 +215,9 @@ async function main() {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: o.chromium,
       headless: true,
-      args: CHROMIUM_FLAGS,
-      timeout: 20000,
+      args: o.ignoreCertErrors ? CHROMIUM_FLAGS.concat(['--ignore-certificate-errors'])
+        : CHROMIUM_FLAGS,
+      timeout: 15000,
       handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
     });
     const page = context.pages()[0] || await context.newPage();
@@ -242,6 +271,21 @@ async function main() {
     }
     ok(relays.length === 0 || relays.every((c) => c.protocol === 'udp'),
       'relay candidate protocol is udp', relayDump());
+    if (o.relayProtocol !== null) {
+      // What Chromium says it used to reach the server, where it says it.
+      const reported = relays.map((c) => {
+        if (c.relayProtocol) return c.relayProtocol;
+        const st = result.localCandidateStats.find((s) => s.candidateType === 'relay' &&
+          s.address === c.address && s.port === c.port);
+        return st && st.relayProtocol ? st.relayProtocol : null;
+      });
+      if (relays.length > 0 && reported.every((r) => r === null))
+        diag('chromium reports no relayProtocol for the relay candidates');
+      ok(relays.length > 0 && reported.every((r) => r === null || r === o.relayProtocol),
+        'relay candidate relayProtocol is ' + o.relayProtocol,
+        'reported ' + JSON.stringify(reported) + '\n' + relayDump() +
+        '\nstats: ' + JSON.stringify(result.localCandidateStats));
+    }
     ok(result.errors.length === 0, 'no icecandidateerror with the right password', dump());
   } else if (o.expect === 'error401') {
     ok(errs401.length > 0, 'icecandidateerror with errorCode 401', dump());
@@ -253,8 +297,10 @@ async function main() {
   return tapFailed ? 1 : 0;
 }
 
-main().then((rc) => { process.exitCode = rc; }, (e) => {
+// Exit at once: after a failed launch playwright would otherwise wait 30 s
+// for a graceful close; on exit it SIGKILLs the browser it started.
+main().then((rc) => process.exit(rc), (e) => {
   ok(false, 'turn_gather ran without an exception', String(e && e.stack || e));
   process.stdout.write('1..' + tapN + '\n');
-  process.exitCode = 1;
+  process.exit(1);
 });

@@ -586,6 +586,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 diag('server %d ignored signal %d for %ss: SIGKILL' %
                      (self.proc.pid, sig, timeout))
+                _backtrace(self.proc.pid)
                 _kill_pid(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
                 self.returncode = 'killed'
@@ -621,6 +622,23 @@ class Server:
             self.dump('exception in test')
         self.stop()
         return False
+
+
+def _backtrace(pid):
+    """Every thread's stack of a hung process on stderr (if gdb exists)."""
+    if not shutil.which('gdb'):
+        return
+    try:
+        p = subprocess.run(['gdb', '-p', str(pid), '-batch', '-nx',
+                            '-ex', 'thread apply all bt'],
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30)
+        out = p.stdout.decode('utf-8', 'replace')
+    except (OSError, subprocess.TimeoutExpired) as e:
+        out = 'gdb failed: %s' % e
+    keep = [l for l in out.splitlines() if l.startswith(('Thread', '#'))]
+    sys.stderr.write('=== backtrace of hung server %d\n%s\n' %
+                     (pid, '\n'.join(keep[-150:])))
 
 
 def _read_pid(path):

@@ -182,7 +182,7 @@ def tutorial_d_log_file_and_no_stun():
 
         def log_files():
             # coturn appends _PID_DATE unless simple-log; accept both
-            return [p for p in glob.glob(os.path.join(d, 'turn*.log'))]
+            return glob.glob(os.path.join(d, 'turn*.log'))
         files = wait_for(log_files, 5)
         check('(d) log file written', bool(files), os.listdir(d))
         text = ''.join(read_text(p) for p in files or [])
@@ -190,6 +190,9 @@ def tutorial_d_log_file_and_no_stun():
         check('(d) log lines are ISO-8601 UTC timestamped',
               lines and all(LOG_LINE_RE.match(l) for l in lines), text[-1500:])
         check('(d) log says ready', 'ready' in text, text[-1500:])
+        # so the silence below is no-stun, not a missing listener
+        check('(d) listening on udp 127.0.0.1:3478 (default port)',
+              'listening udp 127.0.0.1:3478' in text, text[-1500:])
         m, _ = binding_ok('127.0.0.1', 3478, timeout=1.0, netns_pid=srv.pid)
         check('(d) no-stun: no STUN answer on 127.0.0.1:3478 within 1 s',
               m is None, repr(m))

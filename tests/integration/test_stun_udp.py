@@ -282,6 +282,9 @@ def no_stun_drops_binding():
     with Server(['-L', '127.0.0.1', '-p', str(port), '--no-stun'],
                 ready=('log', 'ready')) as srv:
         check('--no-stun: server started', srv.started_ok and srv.alive())
+        check('--no-stun: UDP listener is up (silence is no-stun)',
+              'listening udp 127.0.0.1:%d' % port in srv.output(),
+              srv.output()[-1500:])
         t0 = time.monotonic()
         r = udp_request('127.0.0.1', port, build_request()[0], timeout=1.0)
         check('--no-stun: Binding gets no answer within 1 s', r is None,

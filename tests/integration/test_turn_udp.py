@@ -5,7 +5,8 @@ import re
 import subprocess
 
 from lib import *
-from turn_client import (TurnClient, A_RELAYED, A_XOR_MAPPED, A_LIFETIME)
+from turn_client import (TurnClient, A_RELAYED, A_XOR_MAPPED, A_LIFETIME,
+                         parse_xor_addr as parse)
 
 USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
 
@@ -157,6 +158,63 @@ def loopback_peer_allowed_when_asked():
         m = c.permission('127.0.0.1', 9)
         check('allow-loopback-peers permits 127.0.0.1',
               m is not None and not m.is_error, m and m.code)
+        c.close()
+
+
+@test
+def external_ip_mapping():
+    srv, port, (lo, hi) = start(['-X', '203.0.113.5/127.0.0.1'])
+    with srv:
+        check('start-up log names the advertised address',
+              'advertised=203.0.113.5' in srv.output())
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        m = c.allocate()
+        ok = m is not None and not m.is_error
+        check('allocate with external-ip succeeds', ok, m and m.code)
+        if ok:
+            host, rport = m.addr(A_RELAYED)
+            check('XOR-RELAYED-ADDRESS is the public address',
+                  host == '203.0.113.5' and lo <= rport <= hi, (host, rport))
+            check('XOR-MAPPED-ADDRESS is still the real source',
+                  m.addr(A_XOR_MAPPED) == c.sock.getsockname()[:2])
+        c.close()
+
+
+@test
+def ipv6_relays():
+    if not ipv6_loopback_ok():
+        check('::1 is available for the IPv6 relay test', False)
+        return
+    port = free_port(hosts=('127.0.0.1', '::1'))
+    lo, hi = free_port_range(16, hosts=('127.0.0.1', '::1'))
+    srv = Server(['-L', '127.0.0.1', '-L', '::1', '-p', str(port), '-a',
+                  '-u', '%s:%s' % (USER, PASSWORD), '-r', REALM,
+                  '--min-port', str(lo), '--max-port', str(hi)])
+    with srv:
+        c = TurnClient(('::1', port), USER, PASSWORD)
+        m = c.allocate([(0x0017, b'\x02\0\0\0')])
+        ok = m is not None and not m.is_error
+        check('REQUESTED-ADDRESS-FAMILY IPv6 gets a relay', ok, m and m.code)
+        if ok:
+            check('the relay is on ::1', m.addr(A_RELAYED)[0] == '::1',
+                  m.addr(A_RELAYED))
+        c.close()
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        m = c.allocate([(0x8000, b'\x02\0\0\0')])
+        ok = m is not None and not m.is_error
+        check('ADDITIONAL-ADDRESS-FAMILY gets two relays', ok, m and m.code)
+        if ok:
+            fams = sorted(':' in h for h, _ in
+                          [parse(v, m.txid) for v in m.all(A_RELAYED)])
+            check('one IPv4 and one IPv6 relay', fams == [False, True], fams)
+        c.close()
+    srv = Server(['-L', '127.0.0.1', '-p', str(port), '-a', '-u',
+                  '%s:%s' % (USER, PASSWORD), '-r', REALM])
+    with srv:
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        m = c.allocate([(0x0017, b'\x02\0\0\0')])
+        check('IPv6 relay on an IPv4-only server: 440',
+              m is not None and m.code == 440, m and m.code)
         c.close()
 
 

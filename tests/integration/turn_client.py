@@ -48,11 +48,16 @@ class Msg:
         self.type, length = struct.unpack('!HH', raw[:4])
         self.txid = raw[8:20]
         self.attrs = {}
+        self.list = []
         off = 20
         while off + 4 <= 20 + length:
             t, n = struct.unpack('!HH', raw[off:off + 4])
             self.attrs.setdefault(t, raw[off + 4:off + 4 + n])
+            self.list.append((t, raw[off + 4:off + 4 + n]))
             off += 4 + n + (-n % 4)
+
+    def all(self, t):
+        return [v for at, v in self.list if at == t]
 
     @property
     def is_error(self):
@@ -84,13 +89,35 @@ def build(method, attrs, key=None, cls=0, txid=None):
     return struct.pack('!HHI', mtype, len(body), COOKIE) + txid + body
 
 
+def read_frame(sock):
+    """One STUN message or ChannelData frame (padded) from a stream."""
+    def exactly(n):
+        b = b''
+        while len(b) < n:
+            chunk = sock.recv(n - len(b))
+            if not chunk:
+                raise ConnectionError('closed')
+            b += chunk
+        return b
+    head = exactly(4)
+    n = struct.unpack('!H', head[2:4])[0]
+    if head[0] >= 0x40:
+        return head + exactly(n + (-n % 4))
+    return head + exactly(16 + n)
+
+
 class TurnClient:
-    def __init__(self, server, user, password, timeout=2.0):
+    def __init__(self, server, user, password, timeout=2.0, tcp=False):
         self.server = server
+        self.tcp = tcp
         fam = socket.AF_INET6 if ':' in server[0] else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
-        self.sock.bind((server[0], 0))
+        self.sock = socket.socket(fam, socket.SOCK_STREAM if tcp else
+                                  socket.SOCK_DGRAM)
         self.sock.settimeout(timeout)
+        if tcp:
+            self.sock.connect(server)
+        else:
+            self.sock.bind((server[0], 0))
         self.user, self.password = user, password
         self.realm = self.nonce = self.key = None
 
@@ -98,6 +125,12 @@ class TurnClient:
         self.sock.close()
 
     def _exchange(self, data, txid):
+        if self.tcp:
+            self.sock.sendall(data)
+            while True:
+                raw = read_frame(self.sock)
+                if raw[8:20] == txid:
+                    return Msg(raw)
         for _ in range(3):
             self.sock.sendto(data, self.server)
             try:

@@ -1998,13 +1998,26 @@ test_expire(void)
 	is_int(e.io.closes, 1, "its relay closed");
 	is_int(turn_quota_total(e.sh.quota), 2, "its quota returned");
 	is_int(turn_ports_available(e.sh.ports), 2, "its port returned");
-	turn_server_drop_listener(&e.ctx, &listener_b);
-	is_int(e.ctx.table.count, 1, "drop_listener frees that listener's");
+	ok(turn_server_has_alloc(&e.ctx, SA(e.client), &listener_b),
+	    "has_alloc: the listener-b 5-tuple");
+	ok(!turn_server_has_alloc(&e.ctx, SA(e.client), &listener_a),
+	    "has_alloc: same client, other listener: no");
+	turn_server_drop(&e.ctx, SA(e.client), &listener_a);
+	is_int(e.ctx.table.count, 2, "drop of a 5-tuple without one: no-op");
+	turn_server_drop(&e.ctx, SA(e.client), &listener_b);
+	is_int(e.ctx.table.count, 1, "drop frees that 5-tuple's allocation");
 	is_int(e.io.closes, 2, "and closes its relay");
 	ok(cur_alloc(&e) == NULL, "the listener-b allocation is gone");
+	ok(!turn_server_has_alloc(&e.ctx, SA(e.client), &listener_b),
+	    "has_alloc: no longer");
 	e.listener = &listener_a;
 	client_port(&e, 40001);
 	ok(cur_alloc(&e) != NULL, "the listener-a one stays");
+	ok(turn_server_has_alloc(&e.ctx, SA(e.client), &listener_a),
+	    "has_alloc: live one");
+	e.ctx.now += 600;	/* 1201 s: past its 1200 s, not swept yet */
+	ok(!turn_server_has_alloc(&e.ctx, SA(e.client), &listener_a),
+	    "has_alloc: past its lifetime, before the sweep: no");
 	/* Left for turn_ctx_clear() to release. */
 	env_free(&e);
 }

@@ -42,7 +42,8 @@ nth_addr(unsigned int i, bool v6, uint16_t port)
 	char	ip[64];
 
 	if (v6)
-		snprintf(ip, sizeof(ip), "2001:db8::%x:%x", i >> 16, i & 0xffff);
+		snprintf(ip, sizeof(ip), "2001:db8::%x:%x", i >> 16,
+		    i & 0xffff);
 	else
 		snprintf(ip, sizeof(ip), "198.%u.%u.%u", 18 + (i >> 16) % 2,
 		    (i >> 8) & 0xff, i & 0xff);
@@ -195,14 +196,15 @@ test_channels(void)
 	    "no channel at first (by peer)");
 	for (i = 0; i < TURN_MAX_CHANNELS; i++) {
 		p = nth_addr((unsigned int)i, i % 4 == 0, (uint16_t)(1000 + i));
-		if (turn_alloc_bind(a, (uint16_t)(0x4000 + 3 * i), SA(p), 600) ==
-		    0)
+		if (turn_alloc_bind(a, (uint16_t)(0x4000 + 3 * i), SA(p), 0,
+		    600) == 0)
 			bound++;
 	}
 	is_int(bound, TURN_MAX_CHANNELS, "TURN_MAX_CHANNELS channels bound");
 	is_int(a->nchan, TURN_MAX_CHANNELS, "nchan");
 	p = nth_addr(9999, false, 1);
-	is_int(turn_alloc_bind(a, 0x7000, SA(p), 600), -2, "one more: -2");
+	is_int(turn_alloc_bind(a, 0x7000, SA(p), 0, 600), -2,
+	    "one more: -2");
 	for (i = 0; i < TURN_MAX_CHANNELS; i++) {
 		p = nth_addr((unsigned int)i, i % 4 == 0, (uint16_t)(1000 + i));
 		c = turn_alloc_chan_by_num(a, (uint16_t)(0x4000 + 3 * i), 600);
@@ -221,16 +223,16 @@ test_channels(void)
 	ok(turn_alloc_chan_by_peer(a, SA(q), 0) == NULL,
 	    "peer IP with another port: no channel");
 	ok(turn_alloc_chan_by_num(a, 0x4000, 601) == NULL, "expired: NULL");
-	is_int(turn_alloc_bind(a, 0x4000, SA(p), 1200), 0,
+	is_int(turn_alloc_bind(a, 0x4000, SA(p), 601, 1200), 0,
 	    "rebind the same pair when full: refresh");
 	ok(turn_alloc_chan_by_num(a, 0x4000, 1200) != NULL &&
 	    turn_alloc_chan_by_peer(a, SA(p), 1200) != NULL,
 	    "refreshed by number and by peer");
-	is_int(turn_alloc_bind(a, 0x4000, SA(q), 1200), -1,
+	is_int(turn_alloc_bind(a, 0x4000, SA(q), 601, 1200), -1,
 	    "number to another peer: -1");
-	is_int(turn_alloc_bind(a, 0x4003, SA(p), 1200), -1,
+	is_int(turn_alloc_bind(a, 0x4003, SA(p), 601, 1200), -1,
 	    "peer to another number: -1");
-	is_int(turn_alloc_bind(a, 0x7000, SA(p), 1200), -1,
+	is_int(turn_alloc_bind(a, 0x7000, SA(p), 601, 1200), -1,
 	    "peer to a new number when full: -1");
 	is_int(a->nchan, TURN_MAX_CHANNELS, "still TURN_MAX_CHANNELS");
 	turn_alloc_free(a);
@@ -240,7 +242,7 @@ test_channels(void)
 	bound = 0;
 	for (i = 0; i < 9; i++) {
 		p = sa("203.0.113.7", (uint16_t)(5000 + i));
-		turn_alloc_bind(a, (uint16_t)(0x7FFF - i), SA(p), 10);
+		turn_alloc_bind(a, (uint16_t)(0x7FFF - i), SA(p), 0, 10);
 		for (by_num = 0; by_num <= i; by_num++) {
 			q = sa("203.0.113.7", (uint16_t)(5000 + by_num));
 			c = turn_alloc_chan_by_peer(a, SA(q), 10);
@@ -250,6 +252,66 @@ test_channels(void)
 	}
 	is_int(bound, 0, "one peer IP, nine ports, nine channels");
 	ok(a->capchan >= 9, "grew to hold them");
+	turn_alloc_free(a);
+
+	/*
+	 * RFC 8656 §12: an expired binding is unbound, but the number and
+	 * the peer stay reserved for TURN_CHANNEL_QUARANTINE seconds.
+	 */
+	a = turn_alloc_new(SA(client), &listener_a, TURN_TRANSPORT_UDP);
+	p = sa("203.0.113.7", 1);
+	q = sa("203.0.113.8", 1);
+	is_int(turn_alloc_bind(a, 0x4000, SA(p), 0, 600), 0, "bind until 600");
+	is_int(turn_alloc_bind(a, 0x4000, SA(q), 700, 1300), -1,
+	    "expired, in quarantine: number not rebound");
+	is_int(turn_alloc_bind(a, 0x4001, SA(p), 700, 1300), -1,
+	    "expired, in quarantine: peer not rebound");
+	is_int(turn_alloc_bind(a, 0x4000, SA(q), 600 + TURN_CHANNEL_QUARANTINE,
+	    1500), -1, "last second of the quarantine: still -1");
+	is_int(turn_alloc_bind(a, 0x4000, SA(q), 601 + TURN_CHANNEL_QUARANTINE,
+	    1500), 0, "after the quarantine: number to another peer");
+	c = turn_alloc_chan_by_num(a, 0x4000, 1000);
+	ok(c != NULL && addr_equal(&c->peer.sa, SA(q)), "now bound to it");
+	ok(turn_alloc_chan_by_peer(a, SA(p), 1000) == NULL,
+	    "old peer unbound");
+	is_int(turn_alloc_bind(a, 0x4001, SA(p), 1000, 1500), 0,
+	    "old peer to another number");
+	c = turn_alloc_chan_by_peer(a, SA(p), 1000);
+	ok(c != NULL && c->num == 0x4001, "found by peer under it");
+	turn_alloc_free(a);
+
+	/* A full table makes room from bindings past their quarantine. */
+	a = turn_alloc_new(SA(client), &listener_a, TURN_TRANSPORT_UDP);
+	for (i = 0, bound = 0; i < TURN_MAX_CHANNELS; i++) {
+		p = nth_addr((unsigned int)i, false, 1);
+		if (turn_alloc_bind(a, (uint16_t)(0x4000 + i), SA(p), 0,
+		    i == 7 ? 100 : 600) == 0)
+			bound++;
+	}
+	is_int(bound, TURN_MAX_CHANNELS, "table full");
+	p = nth_addr(999, false, 1);
+	is_int(turn_alloc_bind(a, 0x7000, SA(p), 100 + TURN_CHANNEL_QUARANTINE,
+	    1000), -2, "nothing past its quarantine: -2");
+	is_int(turn_alloc_bind(a, 0x7000, SA(p), 101 + TURN_CHANNEL_QUARANTINE,
+	    1000), 0, "one past its quarantine: room made");
+	ok(turn_alloc_chan_by_num(a, 0x4007, 0) == NULL,
+	    "the old binding is gone");
+	for (i = 0, by_num = 0, by_peer = 0; i < TURN_MAX_CHANNELS; i++) {
+		if (i == 7)
+			continue;
+		p = nth_addr((unsigned int)i, false, 1);
+		c = turn_alloc_chan_by_num(a, (uint16_t)(0x4000 + i), 600);
+		if (c != NULL && addr_equal(&c->peer.sa, SA(p)))
+			by_num++;
+		c = turn_alloc_chan_by_peer(a, SA(p), 600);
+		if (c != NULL && c->num == 0x4000 + i)
+			by_peer++;
+	}
+	is_int(by_num, TURN_MAX_CHANNELS - 1, "the others, by number");
+	is_int(by_peer, TURN_MAX_CHANNELS - 1, "the others, by peer");
+	p = nth_addr(999, false, 1);
+	c = turn_alloc_chan_by_peer(a, SA(p), 600);
+	ok(c != NULL && c->num == 0x7000, "the new one by peer");
 	turn_alloc_free(a);
 }
 
@@ -397,7 +459,7 @@ test_ports_stress(void)
 {
 	enum { MIN = 50000, N = 64, OPS = 30000 };
 	struct turn_ports	*p = turn_ports_new(MIN, MIN + N - 1);
-	int			 owned[N];	/* 0 free, 1 taken, 2 reserved */
+	int			 owned[N];	/* 0 free, 1 used, 2 reserved */
 	uint8_t			 toks[N][8];
 	uint64_t		 dl[N], now = 1000;
 	int			 i, k, port, errors = 0, mismatch = 0, nfree;

@@ -505,6 +505,9 @@ def main():
                         problems.append('%s RSS run %d: %d of %d allocations '
                                         'held' % (kind, run + 1, r['held'],
                                                   args.allocs))
+    except (RuntimeError, OSError) as e:
+        print('bench: %s; logs in %s' % (e, workdir))
+        return 1
     finally:
         _stop(peer)
 
@@ -519,25 +522,25 @@ def main():
         rows.append(('%dB CPU us/pkt' % n, 'us_per_pkt', n, '.2f'))
     a, b = (kinds + [None])[:2]
     print()
-    print('%-38s %12s %12s %8s' % ('metric', a, b or '', 'ratio'))
+    print('%-36s %14s %14s %7s' % ('metric', a, b or '', 'ratio'))
     for label, key, n, spec in rows:
         va = med(a, n, key)
         vb = med(b, n, key) if b else None
-        print('%-38s %12s %12s %8s' % (label, fmt(va, spec), fmt(vb, spec),
+        print('%-36s %14s %14s %7s' % (label, fmt(va, spec), fmt(vb, spec),
                                        ratio(va, vb)))
     loss = {k: ' / '.join(fmt(med(k, n, 'loss'), '.2f') + '%' for n in sizes)
             for k in kinds}
-    print('%-38s %12s %12s %8s' % ('loss ' + ' / '.join('%dB' % n
+    print('%-36s %14s %14s %7s' % ('loss ' + ' / '.join('%dB' % n
                                                         for n in sizes),
                                    loss[a], loss.get(b, ''), '-'))
     va = median([r['per'] for r in rss[a]])
     vb = median([r['per'] for r in rss[b]]) if b else None
-    print('%-38s %12s %12s %8s' % ('RSS per allocation (KiB, %d held)'
+    print('%-36s %14s %14s %7s' % ('RSS per allocation (KiB, %d held)'
                                    % args.allocs, fmt(va, '.2f'),
                                    fmt(vb, '.2f'), ratio(va, vb)))
     va = median([r['base'] for r in rss[a]])
     vb = median([r['base'] for r in rss[b]]) if b else None
-    print('%-38s %12s %12s %8s' % ('RSS idle, fresh server (KiB)',
+    print('%-36s %14s %14s %7s' % ('RSS idle, fresh server (KiB)',
                                    fmt(va, '.0f'), fmt(vb, '.0f'),
                                    ratio(va, vb)))
     print()
@@ -553,7 +556,7 @@ def main():
         print('PROBLEM: ' + p)
     if not (args.keep or problems):
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 1 if problems else 0
 
 
 def coturn_version(path):

@@ -88,6 +88,7 @@ struct worker {
 
 	struct turn_ctx		 turn;
 	struct event		*tick;		/* 1 s: lifetimes */
+	struct event		*stop;		/* made active to stop */
 	struct conn_msg		*pool;		/* free TLS message buffers */
 	unsigned int		 npool;
 
@@ -106,9 +107,11 @@ struct worker {
 	unsigned int		 nrtx;
 };
 
-/* sock.c */
-int	 sock_udp_bind(const struct sockaddr_storage *, const char *device);
-int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device);
+/* sock.c: first is true for the first worker's socket of an endpoint */
+int	 sock_udp_bind(const struct sockaddr_storage *, const char *device,
+	    bool first);
+int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device,
+	    bool first);
 
 /* udp.c */
 int	 udp_open(struct worker *, struct net_udp *,

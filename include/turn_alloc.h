@@ -97,9 +97,12 @@ struct turn_alloc *turn_alloc_new(const struct sockaddr *client,
 	    const void *listener, uint8_t transport);
 void	turn_alloc_free(struct turn_alloc *);
 
-/* Install or refresh a permission for peer's IP until expires. */
+/*
+ * Install or refresh a permission for peer's IP until expires. Returns 0,
+ * or -1 when TURN_MAX_PERMS live permissions leave no room (508).
+ */
 int	turn_alloc_permit(struct turn_alloc *, const struct sockaddr *peer,
-	    uint64_t expires);
+	    uint64_t now, uint64_t expires);
 /* Does a live permission cover peer's IP at time now? */
 bool	turn_alloc_permitted(const struct turn_alloc *,
 	    const struct sockaddr *peer, uint64_t now);

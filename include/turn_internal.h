@@ -12,6 +12,8 @@
 #include "turn_server.h"
 
 #define TURN_DEFAULT_LIFETIME	600	/* RFC 8656 §3.2 */
+/* ADDITIONAL-ADDRESS-FAMILY as numbered by a draft coturn 4.6 still sends. */
+#define TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY_OLD	0x8032
 
 /* Who a request was authenticated as, and how to sign the answer. */
 struct turn_auth_result {

@@ -23,13 +23,14 @@ void	turn_ports_free(struct turn_ports *);
 int	turn_ports_get(struct turn_ports *, bool even);
 /*
  * An even port whose successor is free too: both are marked used, and the
- * successor is kept under a new token (written to token) until now + 30 s.
+ * successor is kept under a new token (written to token) until now + 30 s,
+ * with tag (the caller's note: the relay's address family).
  */
 int	turn_ports_get_pair(struct turn_ports *, uint64_t now,
-	    uint8_t token[8]);
-/* The port reserved under token, or -1 if unknown or expired. */
+	    uint8_t token[8], int tag);
+/* The port reserved under token (its tag in *tag), or -1. */
 int	turn_ports_take_reserved(struct turn_ports *, const uint8_t token[8],
-	    uint64_t now);
+	    uint64_t now, int *tag);
 /* Give a port back (also frees expired reservations). */
 void	turn_ports_put(struct turn_ports *, int port);
 /* Release reservations older than their deadline. */

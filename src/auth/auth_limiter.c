@@ -17,8 +17,13 @@
 #include "xmalloc.h"
 
 #define AUTH_LIMITER_SLOTS	1024
-#define AUTH_LIMITER_RATE	10	/* answers per second per slot */
-#define AUTH_LIMITER_BURST	20
+/*
+ * Generous enough for a NAT full of clients (each Allocate draws one 401),
+ * small enough that a spoofed source gets a trickle: 100 answers of about
+ * 100 bytes a second is no amplifier.
+ */
+#define AUTH_LIMITER_RATE	100	/* answers per second per slot */
+#define AUTH_LIMITER_BURST	200
 
 struct auth_bucket {
 	uint64_t	last_ms;
@@ -82,7 +87,10 @@ auth_limiter_allow(struct auth_limiter *l, const struct sockaddr *sa,
 	if (add > 0) {
 		b->tokens = (uint32_t)(b->tokens + add > AUTH_LIMITER_BURST ?
 		    AUTH_LIMITER_BURST : b->tokens + add);
-		b->last_ms = now_ms;
+		/* Keep the remainder: only the time the tokens stand for. */
+		b->last_ms += add * 1000 / AUTH_LIMITER_RATE;
+		if (b->tokens == AUTH_LIMITER_BURST)
+			b->last_ms = now_ms;
 	}
 	if (b->tokens == 0)
 		return false;

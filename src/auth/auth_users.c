@@ -249,12 +249,15 @@ auth_user_key(const struct auth *a, const char *user, size_t ulen,
 	/*
 	 * The static user, the database user, then one candidate per REST
 	 * secret. The database is asked on every call: it may have changed.
+	 * A source with no key for alg (only an MD5 key is stored) is no
+	 * candidate at all, so the later ones are still tried.
 	 */
-	if ((u = auth_find_user(a, name)) != NULL && idx-- == 0)
+	if ((u = auth_find_user(a, name)) != NULL &&
+	    (alg != AUTH_ALG_SHA256 || u->has_sha256) && idx-- == 0)
 		return auth_fixed_key(u->md5, u->has_sha256 ? u->sha256 :
 		    NULL, alg, key, keylen);
-	if (a->db != NULL && auth_sqlite_user_key(a->db, name, md5) == 1 &&
-	    idx-- == 0) {
+	if (a->db != NULL && alg != AUTH_ALG_SHA256 &&
+	    auth_sqlite_user_key(a->db, name, md5) == 1 && idx-- == 0) {
 		rc = auth_fixed_key(md5, NULL, alg, key, keylen);
 		OPENSSL_cleanse(md5, sizeof(md5));
 		return rc;

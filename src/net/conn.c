@@ -413,8 +413,8 @@ conn_listen(struct worker *w, struct net_tcp *t,
 	memset(t, 0, sizeof(*t));
 	t->w = w;
 	t->local = *ss;
-	if ((fd = sock_tcp_listen(ss, w->shared->cfg->listening_device)) ==
-	    -1)
+	if ((fd = sock_tcp_listen(ss, w->shared->cfg->listening_device,
+	    w->id == 0)) == -1)
 		return -1;
 	t->lev = evconnlistener_new(w->base, conn_accept_cb, t,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);

@@ -88,6 +88,19 @@ worker_clock(struct worker *w)
 	w->turn.now_unix = (uint64_t)real.tv_sec;
 }
 
+/*
+ * Stop request, made active by the main thread. Unlike a loopbreak from
+ * outside, an active event is not lost if the worker has not entered its
+ * loop yet: it runs as soon as the loop starts.
+ */
+static void
+net_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	event_base_loopbreak(w->base);
+}
+
 static void
 net_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -114,6 +127,8 @@ net_worker_new(struct net *net, int id)
 	w->tick = event_new(w->base, -1, EV_PERSIST, net_tick_cb, w);
 	if (w->tick == NULL || event_add(w->tick, &second) == -1)
 		fatalx("cannot start the worker timer");
+	if ((w->stop = event_new(w->base, -1, 0, net_stop_cb, w)) == NULL)
+		fatalx("cannot create the worker stop event");
 	w->udp = xcalloc(net->nendpoints, sizeof(*w->udp));
 	w->tcp = xcalloc(net->nendpoints, sizeof(*w->tcp));
 	return w;
@@ -134,6 +149,8 @@ net_worker_free(struct worker *w)
 	turn_ctx_clear(&w->turn);
 	if (w->tick != NULL)
 		event_free(w->tick);
+	if (w->stop != NULL)
+		event_free(w->stop);
 	free(w->udp);
 	free(w->tcp);
 	if (w->base != NULL)
@@ -316,7 +333,7 @@ net_stop(struct net *net)
 		return;
 	for (i = 0; i < net->nworkers; i++)
 		if (net->workers[i]->running)
-			event_base_loopbreak(net->workers[i]->base);
+			event_active(net->workers[i]->stop, EV_READ, 0);
 	for (i = 0; i < net->nworkers; i++) {
 		if (!net->workers[i]->running)
 			continue;

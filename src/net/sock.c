@@ -19,13 +19,43 @@
 
 #define SOCK_UDP_BUFFER	(4 * 1024 * 1024)
 
+/*
+ * SO_REUSEPORT would let a second server (same user) share the port
+ * silently. Before the first worker binds, a socket without it must be
+ * able to: otherwise someone else holds the address.
+ */
 static int
-sock_new(const struct sockaddr_storage *ss, int type, const char *device)
+sock_probe(const struct sockaddr_storage *ss, int type, const char *name)
+{
+	int	fd, one = 1, rc = 0;
+
+	if ((fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0)) == -1)
+		return 0;	/* the real socket() will report it */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* TCP: ignore connections of a previous run still in TIME_WAIT. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss,
+	    addr_len((const struct sockaddr *)ss)) == -1) {
+		log_warn("bind %s %s: in use by another program?",
+		    type == SOCK_DGRAM ? "udp" : "tcp", name);
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+static int
+sock_new(const struct sockaddr_storage *ss, int type, const char *device,
+    bool first)
 {
 	int	fd, one = 1;
 	char	name[ADDR_STRLEN];
 
 	addr_format((const struct sockaddr *)ss, true, name, sizeof(name));
+	if (first && sock_probe(ss, type, name) == -1)
+		return -1;
 	fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("socket %s", name);
@@ -59,11 +89,12 @@ fail:
 }
 
 int
-sock_udp_bind(const struct sockaddr_storage *ss, const char *device)
+sock_udp_bind(const struct sockaddr_storage *ss, const char *device,
+    bool first)
 {
 	int	fd, size = SOCK_UDP_BUFFER;
 
-	if ((fd = sock_new(ss, SOCK_DGRAM, device)) == -1)
+	if ((fd = sock_new(ss, SOCK_DGRAM, device, first)) == -1)
 		return -1;
 	/* Best effort: the kernel caps these at net.core.[rw]mem_max. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -72,11 +103,12 @@ sock_udp_bind(const struct sockaddr_storage *ss, const char *device)
 }
 
 int
-sock_tcp_listen(const struct sockaddr_storage *ss, const char *device)
+sock_tcp_listen(const struct sockaddr_storage *ss, const char *device,
+    bool first)
 {
 	int	fd;
 
-	if ((fd = sock_new(ss, SOCK_STREAM, device)) == -1)
+	if ((fd = sock_new(ss, SOCK_STREAM, device, first)) == -1)
 		return -1;
 	if (listen(fd, 1024) == -1) {
 		log_warn("listen");

@@ -169,7 +169,8 @@ udp_open(struct worker *w, struct net_udp *u,
 	memset(u, 0, sizeof(*u));
 	u->w = w;
 	u->local = *ss;
-	if ((u->fd = sock_udp_bind(ss, cfg->listening_device)) == -1)
+	if ((u->fd = sock_udp_bind(ss, cfg->listening_device, w->id == 0)) ==
+	    -1)
 		return -1;
 	u->ev = event_new(w->base, u->fd, EV_READ | EV_PERSIST, udp_read_cb,
 	    u);

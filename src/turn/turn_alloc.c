@@ -197,24 +197,31 @@ turn_perm_slot(struct turn_perm *perms, uint16_t cap,
 	return NULL;
 }
 
+/*
+ * Rehash into a table of cap slots, keeping the permissions still live at
+ * now (all of them when now is 0).
+ */
 static void
-turn_perm_grow(struct turn_alloc *a)
+turn_perm_rehash(struct turn_alloc *a, uint16_t cap, uint64_t now)
 {
 	struct turn_perm	*old = a->perms;
 	uint16_t		 n = a->capperm, i;
 
-	a->capperm = n ? (uint16_t)(n * 2) : 4;
+	a->capperm = cap;
 	a->perms = xcalloc(a->capperm, sizeof(*a->perms));
-	for (i = 0; i < n; i++)
-		if (old[i].expires != 0)
-			*turn_perm_slot(a->perms, a->capperm, &old[i].ip.sa) =
-			    old[i];
+	a->nperm = 0;
+	for (i = 0; i < n; i++) {
+		if (old[i].expires == 0 || old[i].expires < now)
+			continue;
+		*turn_perm_slot(a->perms, a->capperm, &old[i].ip.sa) = old[i];
+		a->nperm++;
+	}
 	free(old);
 }
 
 int
 turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer,
-    uint64_t expires)
+    uint64_t now, uint64_t expires)
 {
 	struct turn_perm	*p;
 
@@ -225,9 +232,12 @@ turn_alloc_permit(struct turn_alloc *a, const struct sockaddr *peer,
 		return 0;
 	}
 	if (a->nperm >= TURN_MAX_PERMS)
+		turn_perm_rehash(a, a->capperm, now);	/* drop expired ones */
+	if (a->nperm >= TURN_MAX_PERMS)
 		return -1;
 	if ((a->nperm + 1u) * 2 > a->capperm)
-		turn_perm_grow(a);
+		turn_perm_rehash(a, a->capperm ? (uint16_t)(a->capperm * 2) : 4,
+		    0);
 	p = turn_perm_slot(a->perms, a->capperm, peer);
 	turn_sa_set(&p->ip, peer);
 	addr_set_port(&p->ip.sa, 0);

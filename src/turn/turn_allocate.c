@@ -59,13 +59,15 @@ turn_alloc_parse(struct turn_ctx *c, const struct stun_msg *m,
 	if ((t = stun_msg_get(m, STUN_ATTR_REQUESTED_TRANSPORT)) == NULL ||
 	    t->len != 4)
 		return 400;
-	if (t->val[0] != TURN_TRANSPORT_UDP)
+	if (t->val[0] != TURN_TRANSPORT_UDP || c->sh->cfg->no_udp_relay)
 		return 442;
 	w->dont_fragment = stun_msg_get(m, STUN_ATTR_DONT_FRAGMENT) != NULL;
 	ep = stun_msg_get(m, STUN_ATTR_EVEN_PORT);
 	tok = stun_msg_get(m, STUN_ATTR_RESERVATION_TOKEN);
 	raf = stun_msg_get(m, STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
 	aaf = stun_msg_get(m, STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+	if (aaf == NULL)	/* coturn 4.6's clients use a draft's number */
+		aaf = stun_msg_get(m, TURN_ATTR_ADDITIONAL_ADDRESS_FAMILY_OLD);
 	if (tok != NULL && (ep != NULL || raf != NULL || tok->len != 8))
 		return 400;
 	if (ep != NULL) {
@@ -89,9 +91,12 @@ turn_alloc_parse(struct turn_ctx *c, const struct stun_msg *m,
 		w->additional_v6 = true;
 	}
 	w->lifetime = TURN_DEFAULT_LIFETIME;
-	if ((lt = stun_msg_get(m, STUN_ATTR_LIFETIME)) != NULL &&
-	    stun_attr_get_u32(lt, &v) == 0 && v > TURN_DEFAULT_LIFETIME)
-		w->lifetime = v;
+	if ((lt = stun_msg_get(m, STUN_ATTR_LIFETIME)) != NULL) {
+		if (stun_attr_get_u32(lt, &v) == -1)
+			return 400;
+		if (v > TURN_DEFAULT_LIFETIME)
+			w->lifetime = v;
+	}
 	if (w->lifetime > (uint32_t)c->sh->cfg->max_allocate_lifetime)
 		w->lifetime = (uint32_t)c->sh->cfg->max_allocate_lifetime;
 	return 0;
@@ -158,34 +163,35 @@ static void
 turn_alloc_unport(struct turn_ctx *c, int port, bool pair,
     const uint8_t token[8], bool keep_port)
 {
-	int	next;
+	int	next, tag;
 
 	if (!keep_port)
 		turn_ports_put(c->sh->ports, port);
 	if (pair && (next = turn_ports_take_reserved(c->sh->ports, token,
-	    c->now)) != -1)
+	    c->now, &tag)) != -1)
 		turn_ports_put(c->sh->ports, next);
 }
 
 /*
- * Bind relay i of a on ip with a port from the pool (or the reserved one).
- * Returns 0, or the error code: 508 when no port could be bound.
+ * Bind relay i of a on ip with a port from the pool, or the given one
+ * (a reservation's). Returns 0, or the error code: 508 when no port could
+ * be bound.
  */
 static int
 turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
     const struct sockaddr_storage *ip, const struct turn_alloc_wish *w,
-    uint8_t token[8])
+    int fixed, uint8_t token[8])
 {
 	struct turn_relay	*rl = &a->relay[i];
 	bool			 pair = i == 0 && w->reserve;
 	int			 port, tries;
 
 	for (tries = 0; tries < TURN_BIND_TRIES; tries++) {
-		if (i == 0 && w->token != NULL)
-			port = turn_ports_take_reserved(c->sh->ports,
-			    w->token, c->now);
+		if (fixed != -1)
+			port = fixed;
 		else if (pair)
-			port = turn_ports_get_pair(c->sh->ports, c->now, token);
+			port = turn_ports_get_pair(c->sh->ports, c->now, token,
+			    ip->ss_family);
 		else
 			port = turn_ports_get(c->sh->ports, i == 0 && w->even);
 		if (port == -1)
@@ -198,29 +204,32 @@ turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
 			a->nrelay++;
 			return 0;
 		}
-		if (errno != EADDRINUSE || (i == 0 && w->token != NULL)) {
-			turn_alloc_unport(c, port, pair, token, false);
+		/*
+		 * The port goes back either way: the pool's cursor has moved
+		 * on, so a port someone else holds is not retried at once.
+		 */
+		turn_alloc_unport(c, port, pair, token, false);
+		if (errno != EADDRINUSE || fixed != -1)
 			return 508;
-		}
-		/* Someone else holds it: keep it marked, try another. */
-		turn_alloc_unport(c, port, pair, token, true);
 	}
 	return 508;
 }
 
 static void
-turn_alloc_log(const struct turn_alloc *a)
+turn_alloc_log(const struct turn_ctx *c, const struct turn_alloc *a)
 {
 	char	client[ADDR_STRLEN], relay[ADDR_STRLEN], adv[ADDR_STRLEN];
 
 	if (!log_enabled(LOG_LEVEL_VERBOSE))
 		return;
-	log_verbose("alloc=%llx client=%s user=%s turn allocate ok relay=%s "
-	    "advertised=%s relays=%d expires=%llu", (unsigned long long)a->id,
-	    addr_format(&a->client.sa, true, client, sizeof(client)),
-	    a->username, addr_format(&a->relay[0].addr.sa, true, relay,
-	    sizeof(relay)), addr_format(&a->relay[0].advertised.sa, true, adv,
-	    sizeof(adv)), a->nrelay, (unsigned long long)a->expires);
+	log_verbose("alloc=%llx client=%s transport=%s user=%s turn allocate "
+	    "ok relay=%s advertised=%s relays=%d lifetime=%llu",
+	    (unsigned long long)a->id, addr_format(&a->client.sa, true, client,
+	    sizeof(client)), a->transport == TURN_TRANSPORT_UDP ? "udp" : "tcp",
+	    a->username, addr_format(&a->relay[0].addr.sa,
+	    true, relay, sizeof(relay)), addr_format(&a->relay[0].advertised.sa,
+	    true, adv, sizeof(adv)), a->nrelay,
+	    (unsigned long long)(a->expires - c->now));
 }
 
 static ssize_t
@@ -261,18 +270,25 @@ turn_alloc_relays(struct turn_ctx *c, const struct turn_req *r,
     int *v6_error)
 {
 	struct sockaddr_storage	ip;
-	int			code;
+	int			code, family = w->family, fixed = -1;
 
-	if (turn_alloc_relay_ip(c, r, w->family, &ip) == -1)
+	/* RFC 8656 §7.2: a token gives the reserved port, in its family. */
+	if (w->token != NULL && (fixed = turn_ports_take_reserved(
+	    c->sh->ports, w->token, c->now, &family)) == -1)
+		return 508;
+	if (turn_alloc_relay_ip(c, r, family, &ip) == -1) {
+		if (fixed != -1)
+			turn_ports_put(c->sh->ports, fixed);
 		return 440;
-	if ((code = turn_alloc_open(c, a, 0, &ip, w, token)) != 0)
+	}
+	if ((code = turn_alloc_open(c, a, 0, &ip, w, fixed, token)) != 0)
 		return code;
 	if (!w->additional_v6)
 		return 0;
 	if (turn_alloc_relay_ip(c, r, AF_INET6, &ip) == -1)
 		*v6_error = 440;
 	else
-		*v6_error = turn_alloc_open(c, a, 1, &ip, w, token);
+		*v6_error = turn_alloc_open(c, a, 1, &ip, w, -1, token);
 	return 0;
 }
 
@@ -311,7 +327,7 @@ turn_allocate(struct turn_ctx *c, const struct turn_req *r,
 	a->expires = c->now + w.lifetime;
 	a->id = c->next_id++;
 	turn_table_insert(&c->table, a);
-	turn_alloc_log(a);
+	turn_alloc_log(c, a);
 	return turn_alloc_answer(c, r, m, au, a, v6_error,
 	    w.reserve ? token : NULL, out, cap);
 }

@@ -18,7 +18,10 @@ static const uint8_t turn_auth_algorithms[8] = {
 	0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00
 };
 
-/* 401 or 438 with a fresh nonce; -2 when the 401 budget is spent. */
+/*
+ * 401 or 438 with a fresh nonce; -2 when the source's budget is spent
+ * (DESIGN.md: a spoofed source must not get a stream of answers).
+ */
 static ssize_t
 turn_auth_challenge(struct turn_ctx *c, const struct turn_req *r,
     const struct stun_msg *m, int code, uint8_t *out, size_t cap)
@@ -27,8 +30,8 @@ turn_auth_challenge(struct turn_ctx *c, const struct turn_req *r,
 	char			nonce[AUTH_NONCE_MAX];
 	size_t			n;
 
-	if (code == 401 && !auth_limiter_allow(c->limiter, r->client,
-	    c->now_ms))
+	/* Both are answers to unauthenticated input: limit both. */
+	if (!auth_limiter_allow(c->limiter, r->client, c->now_ms))
 		return -2;
 	n = auth_nonce_mint(c->sh->auth, r->client, c->now_unix, nonce,
 	    sizeof(nonce));

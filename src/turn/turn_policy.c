@@ -6,6 +6,7 @@
  * Pure: decides from the address and the configuration only.
  */
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "addr.h"
@@ -14,7 +15,7 @@
 #include "xmalloc.h"
 
 /* Refused by default: not reachable on the public internet, or internal. */
-static const char *const turn_policy_special[] = {
+static const char *const turn_policy_special_text[] = {
 	"0.0.0.0/8",		/* "this network" */
 	"10.0.0.0/8",		/* RFC 1918 */
 	"100.64.0.0/10",	/* CGNAT, RFC 6598 */
@@ -34,19 +35,54 @@ static const char *const turn_policy_special[] = {
 	"ff00::/8",		/* multicast */
 };
 
+#define TURN_POLICY_NSPECIAL	(sizeof(turn_policy_special_text) / \
+	sizeof(turn_policy_special_text[0]))
+
+static struct addr_range	turn_policy_special[TURN_POLICY_NSPECIAL];
+static pthread_once_t		turn_policy_once = PTHREAD_ONCE_INIT;
+
+static void
+turn_policy_parse_special(void)
+{
+	size_t	i;
+
+	for (i = 0; i < TURN_POLICY_NSPECIAL; i++)
+		if (addr_range_parse(turn_policy_special_text[i],
+		    &turn_policy_special[i]) == -1)
+			abort();	/* a typo in the table above */
+}
+
 bool
 turn_policy_is_special(const struct sockaddr *sa)
 {
-	struct addr_range	r;
-	size_t			i;
+	size_t	i;
 
-	for (i = 0; i < sizeof(turn_policy_special) /
-	    sizeof(turn_policy_special[0]); i++) {
-		if (addr_range_parse(turn_policy_special[i], &r) == 0 &&
-		    addr_range_contains(&r, sa))
+	pthread_once(&turn_policy_once, turn_policy_parse_special);
+	for (i = 0; i < TURN_POLICY_NSPECIAL; i++)
+		if (addr_range_contains(&turn_policy_special[i], sa))
 			return true;
-	}
 	return false;
+}
+
+/* IPv4 carried in IPv4-mapped or NAT64 (RFC 6052) IPv6 becomes IPv4. */
+static void
+turn_policy_unwrap(struct sockaddr_storage *ss)
+{
+	static const uint8_t	 nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	 sin;
+
+	if (ss->ss_family == AF_INET6 &&
+	    memcmp(sin6->sin6_addr.s6_addr, nat64, sizeof(nat64)) == 0) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = sin6->sin6_port;
+		memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &sin, sizeof(sin));
+		return;
+	}
+	addr_unmap_v4(ss);
 }
 
 void
@@ -60,6 +96,8 @@ turn_policy_init(struct turn_policy *p, const struct config *cfg)
 	p->nallowed = cfg->n_allowed_peer_ips;
 	p->denied = cfg->denied_peer_ips;
 	p->ndenied = cfg->n_denied_peer_ips;
+	p->min_port = cfg->min_port;
+	p->max_port = cfg->max_port;
 	for (i = 0; i < cfg->n_relay_ips; i++)
 		turn_policy_add_own(p,
 		    (const struct sockaddr *)&cfg->relay_ips[i]);
@@ -101,16 +139,16 @@ turn_policy_in(const struct addr_range *r, size_t n, const struct sockaddr *sa)
 
 bool
 turn_policy_peer_allowed(const struct turn_policy *p,
-    const struct sockaddr *peer)
+    const struct sockaddr *peer, bool with_port)
 {
 	struct sockaddr_storage	ss;
 	const struct sockaddr	*sa;
 	size_t			i;
+	int			port;
 
-	/* Judge an IPv4-mapped IPv6 peer as the IPv4 address it is. */
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, peer, addr_len(peer));
-	addr_unmap_v4(&ss);
+	turn_policy_unwrap(&ss);
 	sa = (const struct sockaddr *)&ss;
 
 	if (turn_policy_in(p->allowed, p->nallowed, sa))
@@ -121,8 +159,12 @@ turn_policy_peer_allowed(const struct turn_policy *p,
 		return p->allow_loopback;
 	if (!turn_policy_is_special(sa))
 		return true;
-	for (i = 0; i < p->nown; i++)
-		if (addr_equal_ip((const struct sockaddr *)&p->own[i], sa))
-			return true;
+	for (i = 0; i < p->nown; i++) {
+		if (!addr_equal_ip((const struct sockaddr *)&p->own[i], sa))
+			continue;
+		port = addr_port(sa);
+		return !with_port || (port >= p->min_port &&
+		    port <= p->max_port);
+	}
 	return false;
 }

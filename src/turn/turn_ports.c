@@ -19,6 +19,7 @@
 struct turn_reservation {
 	uint8_t		token[8];
 	int		port;		/* 0: slot free */
+	int		tag;
 	uint64_t	deadline;
 };
 
@@ -112,7 +113,8 @@ turn_ports_get(struct turn_ports *p, bool even)
 }
 
 int
-turn_ports_get_pair(struct turn_ports *p, uint64_t now, uint8_t token[8])
+turn_ports_get_pair(struct turn_ports *p, uint64_t now, uint8_t token[8],
+    int tag)
 {
 	struct turn_reservation	*r = NULL;
 	int			 port = -1, i;
@@ -129,6 +131,7 @@ turn_ports_get_pair(struct turn_ports *p, uint64_t now, uint8_t token[8])
 	turn_ports_mark(p, port + 1, true);
 	memcpy(r->token, token, 8);
 	r->port = port + 1;
+	r->tag = tag;
 	r->deadline = now + TURN_PORTS_RESERVE_SECS;
 out:
 	pthread_mutex_unlock(&p->lock);
@@ -137,7 +140,7 @@ out:
 
 int
 turn_ports_take_reserved(struct turn_ports *p, const uint8_t token[8],
-    uint64_t now)
+    uint64_t now, int *tag)
 {
 	int	port = -1, i;
 
@@ -147,8 +150,10 @@ turn_ports_take_reserved(struct turn_ports *p, const uint8_t token[8],
 
 		if (r->port == 0 || memcmp(r->token, token, 8) != 0)
 			continue;
-		if (r->deadline >= now)
+		if (r->deadline >= now) {
 			port = r->port;	/* stays marked used: now it's taken */
+			*tag = r->tag;
+		}
 		else
 			turn_ports_mark(p, r->port, false);
 		r->port = 0;

@@ -82,6 +82,11 @@ turn_quota_take(struct turn_quota *q, const char *user)
 	pthread_mutex_lock(&q->lock);
 	if (q->total_max > 0 && q->total >= q->total_max)
 		goto out;
+	if (*user == '\0') {	/* anonymous (no-auth): the total only */
+		q->total++;
+		ok = true;
+		goto out;
+	}
 	pp = turn_quota_find(q, user);
 	if ((u = *pp) == NULL) {
 		u = xcalloc(1, sizeof(*u) + strlen(user) + 1);
@@ -104,6 +109,11 @@ turn_quota_give(struct turn_quota *q, const char *user)
 	struct turn_quota_user	**pp, *u;
 
 	pthread_mutex_lock(&q->lock);
+	if (*user == '\0') {
+		q->total--;
+		pthread_mutex_unlock(&q->lock);
+		return;
+	}
 	pp = turn_quota_find(q, user);
 	if ((u = *pp) != NULL && u->count > 0) {
 		u->count--;

@@ -170,18 +170,24 @@ turn_error(struct turn_ctx *c, const struct stun_msg *req,
 	return turn_finish(c, &b, req, au);
 }
 
-/* The peer address of a CreatePermission/ChannelBind/Send: 0 or error. */
+/* The peer address of a CreatePermission/ChannelBind: 0 or error. */
 static int
 turn_peer_addr(struct turn_ctx *c, struct turn_alloc *a,
-    const struct stun_msg *m, const struct stun_attr *attr,
+    const struct stun_msg *m, const struct stun_attr *attr, bool with_port,
     struct sockaddr_storage *peer)
 {
 	if (stun_attr_get_addr(m, attr, peer) == -1)
 		return 400;
-	if (turn_alloc_relay(a, peer->ss_family) == NULL)
-		return 443;	/* RFC 8656 §9.1: peer address family mismatch */
+	/*
+	 * RFC 8656 §9.1: peer address family mismatch. An IPv4-mapped IPv6
+	 * peer is IPv4 in disguise: the IPv6-only relay cannot reach it.
+	 */
+	if (turn_alloc_relay(a, peer->ss_family) == NULL ||
+	    (peer->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+	    &((struct sockaddr_in6 *)peer)->sin6_addr)))
+		return 443;
 	if (!turn_policy_peer_allowed(&c->sh->policy,
-	    (const struct sockaddr *)peer))
+	    (const struct sockaddr *)peer, with_port))
 		return 403;
 	return 0;
 }
@@ -237,7 +243,7 @@ turn_create_permission(struct turn_ctx *c, const struct stun_msg *m,
 	for (i = 0; i < m->nattrs; i++) {
 		if (m->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
 			continue;
-		if ((code = turn_peer_addr(c, a, m, &m->attrs[i],
+		if ((code = turn_peer_addr(c, a, m, &m->attrs[i], false,
 		    &peers[n])) != 0)
 			return turn_error(c, m, au, code, out, cap);
 		n++;
@@ -245,8 +251,8 @@ turn_create_permission(struct turn_ctx *c, const struct stun_msg *m,
 	if (n == 0)
 		return turn_error(c, m, au, 400, out, cap);
 	for (i = 0; i < n; i++)
-		if (turn_alloc_permit(a, (struct sockaddr *)&peers[i], c->now +
-		    (uint64_t)c->sh->cfg->permission_lifetime) == -1)
+		if (turn_alloc_permit(a, (struct sockaddr *)&peers[i], c->now,
+		    c->now + (uint64_t)c->sh->cfg->permission_lifetime) == -1)
 			return turn_error(c, m, au, 508, out, cap);
 	stun_build_init(&b, out, cap, STUN_METHOD_CREATE_PERMISSION,
 	    STUN_CLASS_SUCCESS, m);
@@ -271,11 +277,11 @@ turn_channel_bind(struct turn_ctx *c, const struct stun_msg *m,
 	num = (uint16_t)(cn->val[0] << 8 | cn->val[1]);
 	if (num < TURN_CHANNEL_MIN || num > TURN_CHANNEL_MAX)
 		return turn_error(c, m, au, 400, out, cap);
-	if ((code = turn_peer_addr(c, a, m, pa, &peer)) != 0)
+	if ((code = turn_peer_addr(c, a, m, pa, true, &peer)) != 0)
 		return turn_error(c, m, au, code, out, cap);
 	code = turn_alloc_bind(a, num, (struct sockaddr *)&peer, c->now,
 	    c->now + (uint64_t)c->sh->cfg->channel_lifetime);
-	if (code == 0 && turn_alloc_permit(a, (struct sockaddr *)&peer,
+	if (code == 0 && turn_alloc_permit(a, (struct sockaddr *)&peer, c->now,
 	    c->now + (uint64_t)c->sh->cfg->permission_lifetime) == -1)
 		code = -2;
 	if (code != 0)
@@ -302,7 +308,9 @@ turn_send(struct turn_ctx *c, const struct turn_req *r,
 	if (pa == NULL || data == NULL ||
 	    stun_attr_get_addr(m, pa, &peer) == -1 ||
 	    (rl = turn_alloc_relay(a, peer.ss_family)) == NULL ||
-	    !turn_alloc_permitted(a, (struct sockaddr *)&peer, c->now))
+	    !turn_alloc_permitted(a, (struct sockaddr *)&peer, c->now) ||
+	    !turn_policy_peer_allowed(&c->sh->policy,
+	    (struct sockaddr *)&peer, true))
 		return;
 	c->io->relay_send(c->io_arg, rl, (struct sockaddr *)&peer, data->val,
 	    data->len);

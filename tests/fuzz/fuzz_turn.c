@@ -121,7 +121,7 @@ fuzz_relay_send(void *arg, struct turn_relay *rl, const struct sockaddr *peer,
 
 	fuzz_check(i >= 0 && i < FUZZ_NPORTS && s->open[i]);
 	fuzz_check(peer->sa_family == rl->addr.sa.sa_family);
-	fuzz_check(turn_policy_peer_allowed(&s->sh.policy, peer));
+	fuzz_check(turn_policy_peer_allowed(&s->sh.policy, peer, true));
 	fuzz_check(len <= 65535 && (len == 0 || data != NULL));
 }
 
@@ -400,7 +400,7 @@ fuzz_channel_in(struct fuzz_srv *s, const uint8_t *data, size_t size,
 		return;
 	fuzz_check(peer != NULL && peer->sa_family == rl->addr.sa.sa_family);
 	fuzz_check(rl->fd != -1 && rl->alloc != NULL);
-	fuzz_check(turn_policy_peer_allowed(&s->sh.policy, peer));
+	fuzz_check(turn_policy_peer_allowed(&s->sh.policy, peer, true));
 }
 
 /* A datagram from peer to fz_b's relay carrying the input. */

@@ -50,6 +50,27 @@ def sigterm_and_sigint_clean_shutdown():
 
 
 @test
+def sigterm_right_after_ready():
+    # A stop request that reaches a worker before its event loop runs must
+    # not be lost: signal as soon as "ready" is logged, many times.
+    runs, bad = 40, None
+    for i in range(runs):
+        srv, port = loopback_server(ready=None)
+        srv.check_exit = False          # checked below, once
+        try:
+            wait_for(lambda: 'ready' in srv.output(), 10, interval=0.001)
+            rc = srv.stop(signal.SIGTERM, timeout=5)
+        finally:
+            srv.stop()
+        if rc != 0:
+            bad = 'run %d of %d: exit status %r (killed = hung > 5 s)' % (
+                i + 1, runs, rc)
+            break
+    check('SIGTERM just after "ready", %d times: each exits 0 within 5 s' %
+          runs, bad is None, bad)
+
+
+@test
 def daemon_mode_with_pidfile():
     d = tmpdir('daemon')
     pidfile = os.path.join(d, 'turnpike.pid')

@@ -23,6 +23,7 @@
 #include "turn_quota.h"
 
 static int	listener_a, listener_b;
+static int	tag;		/* what turn_ports_take_reserved() reports */
 
 static struct sockaddr_storage
 sa(const char *ip, uint16_t port)
@@ -139,7 +140,7 @@ test_permissions(void)
 	ok(!turn_alloc_permitted(a, SA(p), 0), "no permission at first");
 	for (i = 0; i < 5; i++) {
 		p = nth_addr((unsigned int)i, false, (uint16_t)i);
-		turn_alloc_permit(a, SA(p), 100);
+		turn_alloc_permit(a, SA(p), 0, 100);
 	}
 	ok(a->capperm > 4 && a->nperm == 5, "grown past 4 entries");
 	for (i = 0; i < 5; i++) {
@@ -150,24 +151,24 @@ test_permissions(void)
 	is_int(seen, 5, "all five found after growth, any port");
 	for (i = 5; i < TURN_MAX_PERMS; i++) {
 		p = nth_addr((unsigned int)i, i % 2 == 0, 1);
-		if (turn_alloc_permit(a, SA(p), 100) == 0)
+		if (turn_alloc_permit(a, SA(p), 0, 100) == 0)
 			rc_ok++;
 	}
 	is_int(rc_ok, TURN_MAX_PERMS - 5, "up to TURN_MAX_PERMS installed");
 	is_int(a->nperm, TURN_MAX_PERMS, "nperm == TURN_MAX_PERMS");
 	ok(a->capperm >= 2 * a->nperm, "table at most half full");
 	p = nth_addr(TURN_MAX_PERMS, false, 1);
-	is_int(turn_alloc_permit(a, SA(p), 100), -1, "one more: -1");
+	is_int(turn_alloc_permit(a, SA(p), 0, 100), -1, "one more: -1");
 	ok(!turn_alloc_permitted(a, SA(p), 0), "and not permitted");
 	p = nth_addr(3, false, 9);
-	is_int(turn_alloc_permit(a, SA(p), 500), 0,
+	is_int(turn_alloc_permit(a, SA(p), 0, 500), 0,
 	    "refreshing an existing one when full: 0");
 	ok(turn_alloc_permitted(a, SA(p), 500), "refreshed until 500");
 	ok(!turn_alloc_permitted(a, SA(p), 501), "expired at 501");
 	p = nth_addr(4, false, 9);
 	ok(turn_alloc_permitted(a, SA(p), 100), "valid up to its expiry");
 	ok(!turn_alloc_permitted(a, SA(p), 101), "expired after");
-	is_int(turn_alloc_permit(a, SA(p), 900), 0, "expired one renewed");
+	is_int(turn_alloc_permit(a, SA(p), 0, 900), 0, "expired one renewed");
 	ok(turn_alloc_permitted(a, SA(p), 800), "renewed works");
 	seen = 0;
 	for (i = 0, n = 0; i < TURN_MAX_PERMS; i++) {
@@ -177,6 +178,13 @@ test_permissions(void)
 		n++;
 	}
 	is_int(seen, n, "all 256 found, IPv4 and IPv6");
+	p = nth_addr(TURN_MAX_PERMS + 1, false, 1);
+	is_int(turn_alloc_permit(a, SA(p), 0, 100), -1, "full at time 0");
+	is_int(turn_alloc_permit(a, SA(p), 200, 600), 0,
+	    "a full table of expired permissions makes room");
+	ok(turn_alloc_permitted(a, SA(p), 500), "the new one is permitted");
+	p = nth_addr(3, false, 9);
+	ok(turn_alloc_permitted(a, SA(p), 500), "a live one survived");
 	turn_alloc_free(a);
 }
 
@@ -416,35 +424,37 @@ test_ports(void)
 
 	/* Pairs and reservation tokens. */
 	p = turn_ports_new(50000, 50009);
-	pair = turn_ports_get_pair(p, 100, tok);
+	pair = turn_ports_get_pair(p, 100, tok, AF_INET);
 	ok(pair >= 50000 && pair < 50009 && pair % 2 == 0, "pair: even port");
 	is_int(turn_ports_available(p), 8, "pair takes two ports");
 	memset(tok2, 0, sizeof(tok2));
-	is_int(turn_ports_take_reserved(p, tok2, 100), -1, "unknown token");
-	is_int(turn_ports_take_reserved(p, tok, 130), pair + 1,
+	is_int(turn_ports_take_reserved(p, tok2, 100, &tag), -1,
+	    "unknown token");
+	is_int(turn_ports_take_reserved(p, tok, 130, &tag), pair + 1,
 	    "token gives port + 1 (at the deadline)");
-	is_int(turn_ports_take_reserved(p, tok, 130), -1, "only once");
+	is_int(tag, AF_INET, "with the tag it was reserved under");
+	is_int(turn_ports_take_reserved(p, tok, 130, &tag), -1, "only once");
 	is_int(turn_ports_available(p), 8, "port + 1 stays used");
-	pair = turn_ports_get_pair(p, 200, tok);
-	is_int(turn_ports_take_reserved(p, tok, 231), -1,
+	pair = turn_ports_get_pair(p, 200, tok, AF_INET);
+	is_int(turn_ports_take_reserved(p, tok, 231, &tag), -1,
 	    "token after 30 s: -1");
 	is_int(turn_ports_available(p), 7, "and its port is free again");
-	pair = turn_ports_get_pair(p, 300, tok);
+	pair = turn_ports_get_pair(p, 300, tok, AF_INET);
 	turn_ports_expire(p, 330);
 	is_int(turn_ports_available(p), 5, "expire at the deadline: kept");
 	turn_ports_expire(p, 331);
 	is_int(turn_ports_available(p), 6, "expire after: port + 1 freed");
-	is_int(turn_ports_take_reserved(p, tok, 331), -1,
+	is_int(turn_ports_take_reserved(p, tok, 331, &tag), -1,
 	    "expired token: -1");
 	turn_ports_free(p);
 	p = turn_ports_new(50000, 50003);
-	turn_ports_get_pair(p, 0, tok);
-	turn_ports_get_pair(p, 0, tok2);
+	turn_ports_get_pair(p, 0, tok, AF_INET);
+	turn_ports_get_pair(p, 0, tok2, AF_INET);
 	ok(memcmp(tok, tok2, 8) != 0, "tokens differ");
-	is_int(turn_ports_get_pair(p, 0, tok), -1, "no pair left: -1");
+	is_int(turn_ports_get_pair(p, 0, tok, AF_INET), -1, "no pair left: -1");
 	turn_ports_free(p);
 	p = turn_ports_new(50001, 50002);
-	is_int(turn_ports_get_pair(p, 0, tok), -1,
+	is_int(turn_ports_get_pair(p, 0, tok, AF_INET), -1,
 	    "50001-50002 has no even/odd pair: -1");
 	turn_ports_free(p);
 	p = turn_ports_new(60000, 60000);
@@ -479,7 +489,7 @@ test_ports_stress(void)
 				owned[port - MIN] = 1;
 			break;
 		case 2:
-			port = turn_ports_get_pair(p, now, toks[0]);
+			port = turn_ports_get_pair(p, now, toks[0], AF_INET);
 			if (port == -1)
 				break;
 			if (port % 2 != 0 || owned[port - MIN] != 0 ||
@@ -494,7 +504,7 @@ test_ports_stress(void)
 			k = (int)(rnd() % N);
 			if (owned[k] != 2)
 				break;
-			port = turn_ports_take_reserved(p, toks[k], now);
+			port = turn_ports_take_reserved(p, toks[k], now, &tag);
 			if (dl[k] >= now ? port != MIN + k : port != -1)
 				errors++;
 			owned[k] = dl[k] >= now ? 1 : 0;
@@ -593,7 +603,8 @@ policy_table(const struct turn_policy *pol, const struct policy_case *c,
 		snprintf(msg, sizeof(msg), "%s: %s %s", what, c[i].ip,
 		    c[i].allowed ? "allowed" : "refused");
 		ok(ss.ss_family != 0 &&
-		    turn_policy_peer_allowed(pol, SA(ss)) == c[i].allowed, msg);
+		    turn_policy_peer_allowed(pol, SA(ss), false) ==
+		    c[i].allowed, msg);
 	}
 }
 
@@ -667,7 +678,7 @@ test_policy(void)
 	policy_table(&pol, defaults, sizeof(defaults) / sizeof(defaults[0]),
 	    "default");
 	ss = sa("127.0.0.1", 1);
-	ok(!turn_policy_peer_allowed(&pol, SA(ss)),
+	ok(!turn_policy_peer_allowed(&pol, SA(ss), false),
 	    "loopback refused even when one of ours");
 	turn_policy_clear(&pol);
 	config_free(cfg);
@@ -688,16 +699,31 @@ test_policy(void)
 	    "external-ip=fd00::9\n");
 	turn_policy_init(&pol, cfg);
 	ss = sa("172.16.5.5", 1);
-	ok(turn_policy_peer_allowed(&pol, SA(ss)), "relay-ip is ours");
+	ok(turn_policy_peer_allowed(&pol, SA(ss), false), "relay-ip is ours");
 	ss = sa("100.64.9.9", 1);
-	ok(turn_policy_peer_allowed(&pol, SA(ss)), "external public is ours");
+	ok(turn_policy_peer_allowed(&pol, SA(ss), false),
+	    "external public is ours");
 	ss = sa("10.9.9.9", 1);
-	ok(turn_policy_peer_allowed(&pol, SA(ss)),
+	ok(turn_policy_peer_allowed(&pol, SA(ss), false),
 	    "external private is ours");
 	ss = sa("fd00::9", 1);
-	ok(turn_policy_peer_allowed(&pol, SA(ss)), "external v6 is ours");
+	ok(turn_policy_peer_allowed(&pol, SA(ss), false),
+	    "external v6 is ours");
 	ss = sa("172.16.5.6", 1);
-	ok(!turn_policy_peer_allowed(&pol, SA(ss)), "its neighbour is not");
+	ok(!turn_policy_peer_allowed(&pol, SA(ss), false),
+	    "its neighbour is not");
+	ss = sa("172.16.5.5", 5432);
+	ok(!turn_policy_peer_allowed(&pol, SA(ss), true),
+	    "our own private address: only relay ports (not 5432)");
+	ss = sa("172.16.5.5", 50000);
+	ok(turn_policy_peer_allowed(&pol, SA(ss), true),
+	    "our own private address: a relay port");
+	ss = sa("64:ff9b::a9fe:a9fe", 80);
+	ok(!turn_policy_peer_allowed(&pol, SA(ss), true),
+	    "NAT64 64:ff9b::169.254.169.254 is the metadata address");
+	ss = sa("64:ff9b::cb00:7107", 80);
+	ok(turn_policy_peer_allowed(&pol, SA(ss), true),
+	    "NAT64 of a public IPv4 address is allowed");
 	turn_policy_clear(&pol);
 	config_free(cfg);
 

@@ -61,6 +61,18 @@ int	auth_user_key(const struct auth *, const char *user, size_t ulen,
  */
 
 /*
+ * The signaling service's REST secret: credentials it mints are accepted
+ * even without use-auth-secret (the secret never leaves the process unless
+ * it is a configured static-auth-secret). Call before workers start.
+ */
+void	auth_set_signal_secret(struct auth *, const char *secret);
+/*
+ * Revoke a REST username until its expiry: allocations can no longer be
+ * made with it. Thread-safe.
+ */
+void	auth_revoke(const struct auth *, const char *username, uint64_t now);
+
+/*
  * TURN REST password for a username: base64(HMAC-SHA1(secret, username)).
  * Returns the length written to out (NUL-terminated), or -1.
  */

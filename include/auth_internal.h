@@ -9,6 +9,15 @@ struct auth;
 
 const uint8_t	*auth_nonce_key(const struct auth *);	/* 32 bytes */
 
+/* Revoked REST usernames (auth_revoke.c), thread-safe. */
+struct auth_revoked;
+struct auth_revoked *auth_revoked_new(void);
+void	auth_revoked_free(struct auth_revoked *);
+void	auth_revoked_add(struct auth_revoked *, const char *name,
+	    uint64_t until, uint64_t now);
+bool	auth_revoked_has(struct auth_revoked *, const char *name, size_t len,
+	    uint64_t now);
+
 /*
  * The SQLite user database, read side (auth_sqlite.c): long-term users and
  * REST secrets of one realm, queried afresh on every call. Safe to call

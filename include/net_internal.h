@@ -61,12 +61,15 @@ struct net_tcp {
 
 struct conn;
 struct conn_msg;
+struct net_revoked;
+struct sigsrv;
 TAILQ_HEAD(conn_list, conn);
 
 /* What a worker and its sockets read but never change. */
 struct net_shared {
 	const struct config	*cfg;
 	struct ssl_ctx_st	*tls;		/* NULL: TLS off */
+	struct sigsrv		*sig;		/* HTTP connections go there */
 	struct auth		*auth;
 	struct turn_shared	 turn;
 };
@@ -89,6 +92,9 @@ struct worker {
 	struct turn_ctx		 turn;
 	struct event		*tick;		/* 1 s: lifetimes */
 	struct event		*stop;		/* made active to stop */
+	struct event		*revoke_ev;	/* made active by signaling */
+	pthread_mutex_t		 revoke_lock;
+	struct net_revoked	*revoked;	/* under revoke_lock */
 	struct conn_msg		*pool;		/* free TLS message buffers */
 	unsigned int		 npool;
 
@@ -125,6 +131,7 @@ int	 conn_listen(struct worker *, struct net_tcp *,
 	    const struct sockaddr_storage *);
 void	 conn_unlisten(struct net_tcp *);
 void	 conn_free_all(struct worker *);
+void	 conn_pool_free(struct worker *);
 int	 conn_send(struct conn *, const uint8_t *, size_t);
 
 /* tls.c */

@@ -139,6 +139,8 @@ void	turn_server_expire(struct turn_ctx *);
 /* Free the allocation of a 5-tuple, if any (its stream closed). */
 void	turn_server_drop(struct turn_ctx *, const struct sockaddr *client,
 	    const void *listener);
+/* Free every allocation made with this username (credentials revoked). */
+void	turn_server_revoke(struct turn_ctx *, const char *username);
 /* Does the 5-tuple hold a live allocation? */
 bool	turn_server_has_alloc(struct turn_ctx *, const struct sockaddr *client,
 	    const void *listener);

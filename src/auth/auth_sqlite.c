@@ -428,6 +428,12 @@ auth_sqlite_begin(const char *path, bool create, char *err, size_t errlen)
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(db, AUTH_SQLITE_ADMIN_BUSY_MS);
+	/*
+	 * Write-ahead logging: a running server's lookups then never wait
+	 * for the admin tool's commit (persistent; coturn reads it as well).
+	 * Best effort: a file that cannot switch stays in its mode.
+	 */
+	(void)sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;

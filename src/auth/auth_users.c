@@ -37,6 +37,8 @@ struct auth {
 	size_t		  nsecrets;
 	bool		  rest;		/* use-auth-secret */
 	struct auth_sqlite *db;		/* userdb, or NULL */
+	char		 *signal_secret;	/* minted by signaling, or NULL */
+	struct auth_revoked *revoked;
 	char		  separator;
 	uint8_t		  nonce_key[32];	/* random at start */
 };
@@ -84,6 +86,7 @@ auth_new(const struct config *cfg)
 		auth_add_user(a, &cfg->users[i]);
 	qsort(a->users, a->nusers, sizeof(*a->users), auth_user_cmp);
 	a->rest = cfg->use_auth_secret;
+	a->revoked = auth_revoked_new();
 	if (cfg->use_auth_secret) {
 		a->secrets = xcalloc(cfg->static_auth_secrets.n + 1,
 		    sizeof(*a->secrets));
@@ -117,6 +120,11 @@ auth_free(struct auth *a)
 		OPENSSL_cleanse(a->secrets[i], strlen(a->secrets[i]));
 		free(a->secrets[i]);
 	}
+	if (a->signal_secret != NULL) {
+		OPENSSL_cleanse(a->signal_secret, strlen(a->signal_secret));
+		free(a->signal_secret);
+	}
+	auth_revoked_free(a->revoked);
 	free(a->secrets);
 	free(a->users);
 	free(a->realm);
@@ -211,7 +219,10 @@ auth_fixed_key(const uint8_t *md5, const uint8_t *sha256, enum auth_alg alg,
 	return 0;
 }
 
-/* REST candidate idx: the static secrets, then the database's. */
+/*
+ * REST candidate idx: the signaling secret, then (with use-auth-secret)
+ * the static secrets and the database's.
+ */
 static int
 auth_rest_candidate(const struct auth *a, const char *name, size_t ulen,
     enum auth_alg alg, unsigned int idx, uint8_t *key, size_t *keylen)
@@ -219,6 +230,11 @@ auth_rest_candidate(const struct auth *a, const char *name, size_t ulen,
 	char	*secret;
 	int	 rc;
 
+	if (a->signal_secret != NULL && idx-- == 0)
+		return auth_rest_key(a, name, ulen, alg, a->signal_secret, key,
+		    keylen);
+	if (!a->rest)
+		return -1;
 	if (idx < a->nsecrets)
 		return auth_rest_key(a, name, ulen, alg, a->secrets[idx], key,
 		    keylen);
@@ -263,8 +279,31 @@ auth_user_key(const struct auth *a, const char *user, size_t ulen,
 		return rc;
 	}
 	OPENSSL_cleanse(md5, sizeof(md5));
-	if (!a->rest || (expiry = auth_rest_expiry(a, name)) == 0 ||
-	    expiry < now)
+	if ((!a->rest && a->signal_secret == NULL) ||
+	    (expiry = auth_rest_expiry(a, name)) == 0 || expiry < now ||
+	    auth_revoked_has(a->revoked, name, ulen, now))
 		return -1;
 	return auth_rest_candidate(a, name, ulen, alg, idx, key, keylen);
+}
+
+void
+auth_set_signal_secret(struct auth *a, const char *secret)
+{
+	size_t	i;
+
+	/* A configured static secret is already a candidate: no twin. */
+	for (i = 0; i < a->nsecrets; i++)
+		if (a->rest && strcmp(a->secrets[i], secret) == 0)
+			return;
+	free(a->signal_secret);
+	a->signal_secret = xstrdup(secret);
+}
+
+void
+auth_revoke(const struct auth *a, const char *username, uint64_t now)
+{
+	uint64_t	expiry = auth_rest_expiry(a, username);
+
+	if (expiry >= now)
+		auth_revoked_add(a->revoked, username, expiry, now);
 }

@@ -104,9 +104,6 @@ const struct config_option config_options[] = {
 	{ .name = "no-tls", .type = CONFIG_FLAG,
 	  .section = CONFIG_SECTION_LISTENING, .off = F(no_tls),
 	  .help = "open no TLS listener" },
-	{ .name = "no-dtls", .type = CONFIG_FLAG,
-	  .section = CONFIG_SECTION_LISTENING, .off = F(no_dtls),
-	  .help = "open no DTLS listener (turnpike has none; accepted)" },
 	{ .name = "relay-threads", .short_name = 'm', .type = CONFIG_INT,
 	  .section = CONFIG_SECTION_LISTENING, .def = -1, .min = 0,
 	  .max = 1024, .off = F(relay_threads), .arg = "number",
@@ -379,6 +376,8 @@ const struct config_option config_options[] = {
 	/* Not supported, harmless: a warning. */
 	{ .name = "no-cli", .type = CONFIG_FLAG, IGNORED,
 	  .help = "turnpike has no telnet CLI" },
+	{ .name = "no-dtls", .type = CONFIG_FLAG, IGNORED,
+	  .help = "turnpike has no DTLS listener to turn off" },
 	{ .name = "cli-ip", .type = CONFIG_STRING, IGNORED, .arg = "ip",
 	  .help = "turnpike has no telnet CLI" },
 	{ .name = "cli-port", .type = CONFIG_STRING, IGNORED, .arg = "port",

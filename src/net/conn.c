@@ -33,6 +33,7 @@
 #include "config.h"
 #include "log.h"
 #include "net_internal.h"
+#include "sig_server.h"
 #include "stun_msg.h"
 #include "turn_server.h"
 #include "xmalloc.h"
@@ -54,7 +55,8 @@ struct conn {
 	enum conn_kind		 kind;
 	bool			 closing;
 	bool			 tls;
-	evutil_socket_t		 fd;
+	evutil_socket_t		 fd;		/* -1 once handed over */
+	SSL			*ssl;
 	struct event		*sniff;		/* waiting for the first byte */
 	struct bufferevent	*bev;
 	struct sockaddr_storage	 peer;
@@ -69,6 +71,13 @@ struct conn_msg {
 };
 
 static void	conn_close(struct conn *, const char *);
+static void	conn_free(struct conn *);
+
+static void
+conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_free(arg);
+}
 
 static void
 conn_msg_done(const void *data, size_t len, void *arg)
@@ -119,6 +128,11 @@ conn_send(struct conn *c, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * The bufferevent never owns the socket or the TLS session (no
+ * BEV_OPT_CLOSE_ON_FREE): an HTTP connection is handed to the signaling
+ * thread with both, and freed here only when still ours.
+ */
 static void
 conn_free(struct conn *c)
 {
@@ -127,16 +141,38 @@ conn_free(struct conn *c)
 		event_free(c->sniff);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
-	else if (c->fd != -1)
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	if (c->fd != -1)
 		evutil_closesocket(c->fd);
 	free(c);
 }
 
+/*
+ * An HTTP request on a TURN port (ws:// and https:// on 3478 or 443): the
+ * socket, its TLS session and the bytes read so far go to the signaling
+ * thread, and this connection is forgotten.
+ */
 static void
-conn_free_cb(evutil_socket_t fd, short what, void *arg)
+conn_handoff(struct conn *c, struct evbuffer *in)
 {
-	conn_free(arg);
+	struct sigsrv	*sig = c->w->shared->sig;
+	size_t		 len = evbuffer_get_length(in);
+	uint8_t		*data = evbuffer_pullup(in, (ssize_t)len);
+
+	log_verbose("conn=%08x %s handed to signaling", c->id,
+	    c->tls ? "tls" : "tcp");
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	sigsrv_adopt(sig, c->fd, c->ssl, data, len, &c->peer, &c->local);
+	evbuffer_drain(in, len);
+	c->fd = -1;
+	c->ssl = NULL;
+	c->closing = true;
+	if (event_base_once(c->w->base, -1, EV_TIMEOUT, conn_free_cb, c,
+	    NULL) == -1)
+		log_warnx("conn=%08x cannot schedule free", c->id);
 }
+
 
 /*
  * Stop all I/O on c, release its allocation, and free it once the current
@@ -268,6 +304,11 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	    (avail = evbuffer_get_length(in)) > 0) {
 		if (c->kind == CONN_SNIFF) {
 			evbuffer_copyout(in, head, 1);
+			/* "GET ", "HEAD ", ...: HTTP for the signaling. */
+			if (head[0] >= 'A' && head[0] <= 'Z') {
+				conn_handoff(c, in);
+				return;
+			}
 			if (!(head[0] < 0x04 || (head[0] >= 0x40 &&
 			    head[0] <= 0x7f))) {
 				conn_close(c, "unknown-protocol");
@@ -319,17 +360,16 @@ conn_start(struct conn *c, bool tls)
 	if (tls) {
 		if ((ssl = SSL_new(w->shared->tls)) == NULL)
 			return -1;
+		c->ssl = ssl;
 		c->bev = bufferevent_openssl_socket_new(w->base, c->fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev == NULL) {
-			SSL_free(ssl);
+		    BUFFEREVENT_SSL_ACCEPTING, 0);
+		if (c->bev == NULL)
 			return -1;
-		}
 		/* Closing with the socket is enough; no close_notify wait. */
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 		c->tls = true;
-	} else if ((c->bev = bufferevent_socket_new(w->base, c->fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	} else if ((c->bev = bufferevent_socket_new(w->base, c->fd, 0)) ==
+	    NULL)
 		return -1;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -440,7 +480,6 @@ void
 conn_free_all(struct worker *w)
 {
 	struct conn	*c;
-	struct conn_msg	*m;
 
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL) {
 		if (!c->closing)
@@ -448,6 +487,17 @@ conn_free_all(struct worker *w)
 			    c);
 		conn_free(c);
 	}
+}
+
+/*
+ * After the worker's event_base is freed: bufferevents are finalized late
+ * and return their queued TLS messages to the pool only then.
+ */
+void
+conn_pool_free(struct worker *w)
+{
+	struct conn_msg	*m;
+
 	while ((m = w->pool) != NULL) {
 		w->pool = m->next;
 		free(m);

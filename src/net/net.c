@@ -24,6 +24,7 @@
 #include "log.h"
 #include "net.h"
 #include "net_internal.h"
+#include "sig_server.h"
 #include "xmalloc.h"
 
 #ifndef TURNPIKE_VERSION
@@ -101,6 +102,52 @@ net_stop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/* A TURN username revoked by signaling, queued for one worker. */
+struct net_revoked {
+	struct net_revoked	*next;
+	char			 name[];
+};
+
+static void
+net_revoke_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct net_revoked	*r, *next;
+
+	pthread_mutex_lock(&w->revoke_lock);
+	r = w->revoked;
+	w->revoked = NULL;
+	pthread_mutex_unlock(&w->revoke_lock);
+	worker_clock(w);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		turn_server_revoke(&w->turn, r->name);
+		free(r);
+	}
+}
+
+/* On the signaling thread: every worker drops the username's allocations. */
+static void
+net_revoke(void *arg, const char *username)
+{
+	struct net		*net = arg;
+	struct net_revoked	*r;
+	size_t			 len = strlen(username);
+	int			 i;
+
+	for (i = 0; i < net->nworkers; i++) {
+		struct worker	*w = net->workers[i];
+
+		r = xmalloc(sizeof(*r) + len + 1);
+		memcpy(r->name, username, len + 1);
+		pthread_mutex_lock(&w->revoke_lock);
+		r->next = w->revoked;
+		w->revoked = r;
+		pthread_mutex_unlock(&w->revoke_lock);
+		event_active(w->revoke_ev, EV_READ, 0);
+	}
+}
+
 static void
 net_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -127,8 +174,11 @@ net_worker_new(struct net *net, int id)
 	w->tick = event_new(w->base, -1, EV_PERSIST, net_tick_cb, w);
 	if (w->tick == NULL || event_add(w->tick, &second) == -1)
 		fatalx("cannot start the worker timer");
-	if ((w->stop = event_new(w->base, -1, 0, net_stop_cb, w)) == NULL)
-		fatalx("cannot create the worker stop event");
+	if ((w->stop = event_new(w->base, -1, 0, net_stop_cb, w)) == NULL ||
+	    (w->revoke_ev = event_new(w->base, -1, 0, net_revoke_cb, w)) ==
+	    NULL)
+		fatalx("cannot create the worker events");
+	pthread_mutex_init(&w->revoke_lock, NULL);
 	w->udp = xcalloc(net->nendpoints, sizeof(*w->udp));
 	w->tcp = xcalloc(net->nendpoints, sizeof(*w->tcp));
 	return w;
@@ -145,16 +195,34 @@ net_worker_free(struct worker *w)
 		udp_close(&w->udp[i]);
 	for (i = 0; i < w->ntcp; i++)
 		conn_unlisten(&w->tcp[i]);
+	/*
+	 * Run what is already due (frees of closing connections) while
+	 * every connection is still alive, free the rest, then let libevent
+	 * finish the bufferevents whose release it deferred.
+	 */
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
 	conn_free_all(w);
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
 	turn_ctx_clear(&w->turn);
 	if (w->tick != NULL)
 		event_free(w->tick);
 	if (w->stop != NULL)
 		event_free(w->stop);
+	if (w->revoke_ev != NULL) {
+		struct net_revoked	*r, *next;
+
+		event_free(w->revoke_ev);
+		for (r = w->revoked; r != NULL; r = next) {
+			next = r->next;
+			free(r);
+		}
+		pthread_mutex_destroy(&w->revoke_lock);
+	}
 	free(w->udp);
 	free(w->tcp);
 	if (w->base != NULL)
 		event_base_free(w->base);
+	conn_pool_free(w);
 	free(w);
 }
 
@@ -220,9 +288,10 @@ net_log_turn(const struct net *net)
 	}
 	if (!cfg->no_auth && cfg->n_users == 0 && !cfg->use_auth_secret &&
 	    cfg->userdb == NULL)
-		log_warnx("turn has no users: every Allocate will be refused "
-		    "(add user=NAME:PASSWORD, use-auth-secret with "
-		    "static-auth-secret, or no-auth)");
+		log_info("turn has no users of its own: it accepts only the "
+		    "credentials the signaling service mints (add "
+		    "user=NAME:PASSWORD, use-auth-secret with static-auth-secret, "
+		    "or userdb for more)");
 	if (cfg->no_auth)
 		log_warnx("turn no-auth: anyone can relay through this server");
 }
@@ -279,6 +348,10 @@ net_new(const struct config *cfg)
 		if (net_worker_open(net, net->workers[i]) == -1)
 			goto fail;
 	}
+	net->shared.sig = sigsrv_new(cfg, net->shared.auth, net->shared.tls,
+	    net->listen_ips, net->nlisten_ips, net_revoke, net);
+	if (net->shared.sig == NULL)
+		goto fail;
 	net_log_endpoints(net);
 	net_log_turn(net);
 	return net;
@@ -319,6 +392,8 @@ net_start(struct net *net)
 		w->running = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0 && sigsrv_start(net->shared.sig) == -1)
+		rc = -1;
 	if (rc == 0)
 		log_info("workers=%d started", net->nworkers);
 	return rc;
@@ -331,11 +406,12 @@ net_stop(struct net *net)
 
 	if (net == NULL)
 		return;
+	sigsrv_stop(net->shared.sig);
 	for (i = 0; i < net->nworkers; i++)
-		if (net->workers[i]->running)
+		if (net->workers[i] != NULL && net->workers[i]->running)
 			event_active(net->workers[i]->stop, EV_READ, 0);
 	for (i = 0; i < net->nworkers; i++) {
-		if (!net->workers[i]->running)
+		if (net->workers[i] == NULL || !net->workers[i]->running)
 			continue;
 		pthread_join(net->workers[i]->thread, NULL);
 		net->workers[i]->running = false;
@@ -350,6 +426,7 @@ net_free(struct net *net)
 	if (net == NULL)
 		return;
 	net_stop(net);
+	sigsrv_free(net->shared.sig);
 	for (i = 0; i < net->nworkers; i++)
 		net_worker_free(net->workers[i]);
 	free(net->workers);

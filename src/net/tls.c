@@ -37,9 +37,9 @@ static int
 tls_password_cb(char *buf, int size, int rwflag, void *arg)
 {
 	const char	*pwd = arg;
-	size_t		 n = strlen(pwd);
+	size_t		 n = pwd != NULL ? strlen(pwd) : 0;
 
-	if (n >= (size_t)size)
+	if (n == 0 || n >= (size_t)size)
 		return 0;
 	memcpy(buf, pwd, n);
 	return (int)n;
@@ -70,8 +70,9 @@ tls_ctx_options(SSL_CTX *ctx, const struct config *cfg)
 {
 	SSL_CTX_set_min_proto_version(ctx, cfg->no_tlsv1_2 ? TLS1_3_VERSION :
 	    TLS1_2_VERSION);
+	/* A client closing without close_notify is an ordinary EOF. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (cfg->cipher_list != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, cfg->cipher_list) != 1) {
 		log_warnx("tls cipher-list '%s' selects no cipher",
@@ -112,10 +113,10 @@ tls_ctx_new(const struct config *cfg)
 		tls_log_errors("context");
 		return NULL;
 	}
-	if (cfg->pkey_pwd != NULL) {
-		SSL_CTX_set_default_passwd_cb(ctx, tls_password_cb);
-		SSL_CTX_set_default_passwd_cb_userdata(ctx, cfg->pkey_pwd);
-	}
+	/* Never prompt on a terminal: no pkey-pwd means no password. */
+	SSL_CTX_set_default_passwd_cb(ctx, tls_password_cb);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, cfg->pkey_pwd != NULL ?
+	    cfg->pkey_pwd : (char *)"");
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1) {
 		log_warnx("tls cert %s: cannot load the certificate chain",
 		    cfg->cert);

@@ -562,6 +562,20 @@ turn_server_drop(struct turn_ctx *c, const struct sockaddr *client,
 		turn_dealloc(c, a, "connection-closed");
 }
 
+void
+turn_server_revoke(struct turn_ctx *c, const char *username)
+{
+	struct turn_alloc	*a, *next;
+	size_t			 i;
+
+	for (i = 0; i < c->table.nbuckets; i++)
+		for (a = c->table.buckets[i]; a != NULL; a = next) {
+			next = a->hnext;
+			if (strcmp(a->username, username) == 0)
+				turn_dealloc(c, a, "revoked");
+		}
+}
+
 bool
 turn_server_has_alloc(struct turn_ctx *c, const struct sockaddr *client,
     const void *listener)

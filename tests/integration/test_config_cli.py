@@ -166,6 +166,8 @@ def tutorial_c_coturn_conf_empty_addresses_in_netns():
         out = srv.output()
         check('(c) warns that no-cli is not supported, ignored',
               re.search(r'no-cli.*(not supported|ignored)', out), out[-1500:])
+        check('(c) warns that no-dtls is not supported, ignored',
+              re.search(r'no-dtls.*(not supported|ignored)', out), out[-1500:])
 
 
 @test

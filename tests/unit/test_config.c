@@ -247,17 +247,21 @@ test_coturn_conf(void)
 	is_int(cfg->alt_listening_port, 0, "alt-listening-port=0");
 	ok(cfg->n_external_ips == 1 &&
 	    ip_is(&cfg->external_ips[0].pub, "1.2.3.4"), "external-ip");
-	ok(cfg->no_tls && cfg->no_dtls && cfg->mobility, "flags");
+	ok(cfg->no_tls && cfg->mobility, "flags");
 	ok(cfg->fingerprint && cfg->lt_cred_mech, "more flags");
 	is_int(cfg->verbosity, 1, "verbose");
 	is_int(cfg->stale_nonce, 3600, "stale-nonce=3600");
 	ok(cfg->n_users == 1 && strcmp(cfg->users[0].password, "p") == 0,
 	    "user=u:p");
-	is_int(cfg->warnings.n, 2, "two warnings (mobility, no-cli)");
-	if (cfg->warnings.n == 2) {
-		is_str(cfg->warnings.v[0], "t.conf:10: option 'mobility' is "
+	is_int(cfg->warnings.n, 3, "three warnings (no-dtls, mobility, "
+	    "no-cli)");
+	if (cfg->warnings.n == 3) {
+		is_str(cfg->warnings.v[0], "t.conf:9: option 'no-dtls' is not "
+		    "supported, ignored (turnpike has no DTLS listener to turn "
+		    "off)", "no-dtls warning");
+		is_str(cfg->warnings.v[1], "t.conf:10: option 'mobility' is "
 		    "recognized, not implemented yet", "mobility warning");
-		is_str(cfg->warnings.v[1], "t.conf:11: option 'no-cli' is not "
+		is_str(cfg->warnings.v[2], "t.conf:11: option 'no-cli' is not "
 		    "supported, ignored (turnpike has no telnet CLI)",
 		    "no-cli warning");
 	}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Copyright (c) 2026 turnpike authors
+ *
+ * Revoked TURN REST usernames: the credentials the signaling service
+ * minted for a client that left stop working at once, not at their
+ * expiry. A small chained hash set under a mutex (it is read once per
+ * authentication, written once per departing client); an entry goes when
+ * the credential would have expired anyway.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "auth_internal.h"
+#include "xmalloc.h"
+
+#define AUTH_REVOKE_BUCKETS	256
+
+struct auth_revoked_entry {
+	struct auth_revoked_entry	*next;
+	uint64_t			 until;
+	char				 name[];
+};
+
+struct auth_revoked {
+	pthread_mutex_t			 lock;
+	struct auth_revoked_entry	*bucket[AUTH_REVOKE_BUCKETS];
+};
+
+struct auth_revoked *
+auth_revoked_new(void)
+{
+	struct auth_revoked	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void
+auth_revoked_free(struct auth_revoked *r)
+{
+	struct auth_revoked_entry	*e, *next;
+	size_t				 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < AUTH_REVOKE_BUCKETS; i++)
+		for (e = r->bucket[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static struct auth_revoked_entry **
+auth_revoked_slot(struct auth_revoked *r, const char *name, size_t len)
+{
+	uint32_t	h = 2166136261u;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return &r->bucket[h % AUTH_REVOKE_BUCKETS];
+}
+
+/* Drop expired entries of one chain; lock held. */
+static void
+auth_revoked_prune(struct auth_revoked_entry **pp, uint64_t now)
+{
+	struct auth_revoked_entry	*e;
+
+	while ((e = *pp) != NULL) {
+		if (e->until < now) {
+			*pp = e->next;
+			free(e);
+		} else
+			pp = &e->next;
+	}
+}
+
+void
+auth_revoked_add(struct auth_revoked *r, const char *name, uint64_t until,
+    uint64_t now)
+{
+	struct auth_revoked_entry	**pp, *e;
+	size_t				  len = strlen(name);
+
+	pthread_mutex_lock(&r->lock);
+	pp = auth_revoked_slot(r, name, len);
+	auth_revoked_prune(pp, now);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->name, name, len + 1);
+	e->until = until;
+	e->next = *pp;
+	*pp = e;
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool
+auth_revoked_has(struct auth_revoked *r, const char *name, size_t len,
+    uint64_t now)
+{
+	struct auth_revoked_entry	*e;
+	bool				 found = false;
+
+	pthread_mutex_lock(&r->lock);
+	for (e = *auth_revoked_slot(r, name, len); e != NULL; e = e->next)
+		if (e->until >= now && strlen(e->name) == len &&
+		    memcmp(e->name, name, len) == 0) {
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&r->lock);
+	return found;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Copyright (c) 2026 turnpike authors
+ *
+ * The signaling thread. Every room lives on one event loop: a message
+ * between two browsers is then a lookup and a write, with no lock and no
+ * hand-over between threads (doc/signaling.md). Connections arrive on the
+ * signal-port / signal-tls-port listeners of this thread, or are adopted
+ * from the TURN workers, which hand over an HTTP connection found on their
+ * ports (fd, TLS session, bytes read) through a locked queue and an event.
+ */
+#include <sys/resource.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "addr.h"
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "net_internal.h"
+#include "sig.h"
+#include "sig_internal.h"
+#include "xmalloc.h"
+
+static void
+sigsrv_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct sigsrv		*srv = arg;
+	struct sockaddr_storage	 peer, local;
+	socklen_t		 len = sizeof(local);
+
+	memset(&peer, 0, sizeof(peer));
+	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen :
+	    sizeof(peer));
+	addr_unmap_v4(&peer);
+	memset(&local, 0, sizeof(local));
+	getsockname(fd, (struct sockaddr *)&local, &len);
+	sconn_new(srv, fd, NULL, NULL, 0, &peer, &local, true);
+}
+
+/* Take every queued connection from the workers. */
+static void
+sigsrv_adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sigsrv		*srv = arg;
+	struct sig_adopt	*a, *next;
+
+	pthread_mutex_lock(&srv->lock);
+	a = srv->adopt;
+	srv->adopt = NULL;
+	pthread_mutex_unlock(&srv->lock);
+	for (; a != NULL; a = next) {
+		next = a->next;
+		sconn_new(srv, a->fd, a->ssl, a->data, a->len, &a->peer,
+		    &a->local, false);
+		free(a);
+	}
+}
+
+void
+sigsrv_adopt(struct sigsrv *srv, int fd, SSL *ssl, const uint8_t *data,
+    size_t len, const struct sockaddr_storage *peer,
+    const struct sockaddr_storage *local)
+{
+	struct sig_adopt	*a, **pp;
+
+	a = xmalloc(sizeof(*a) + len);
+	a->next = NULL;
+	a->fd = fd;
+	a->ssl = ssl;
+	a->peer = *peer;
+	a->local = *local;
+	a->len = len;
+	if (len > 0)
+		memcpy(a->data, data, len);
+	pthread_mutex_lock(&srv->lock);
+	for (pp = &srv->adopt; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = a;
+	pthread_mutex_unlock(&srv->lock);
+	event_active(srv->adopt_ev, EV_READ, 0);
+}
+
+static void
+sigsrv_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sigsrv	*srv = arg;
+
+	event_base_loopbreak(srv->base);
+}
+
+static int
+sigsrv_listen(struct sigsrv *srv, const struct sockaddr_storage *ip,
+    int port)
+{
+	struct sockaddr_storage	 ss = *ip;
+	struct evconnlistener	*lev;
+	char			 name[ADDR_STRLEN];
+	int			 fd;
+
+	addr_set_port((struct sockaddr *)&ss, (uint16_t)port);
+	if ((fd = sock_tcp_listen(&ss, srv->cfg->listening_device, true)) ==
+	    -1)
+		return -1;
+	lev = evconnlistener_new(srv->base, sigsrv_accept_cb, srv,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (lev == NULL) {
+		close(fd);
+		return -1;
+	}
+	srv->listeners = xreallocarray(srv->listeners, srv->nlisteners + 1,
+	    sizeof(*srv->listeners));
+	srv->listeners[srv->nlisteners++] = lev;
+	log_info("listening tcp %s (signaling: http, ws%s)",
+	    addr_format((struct sockaddr *)&ss, true, name, sizeof(name)),
+	    srv->tls != NULL ? ", https, wss" : "");
+	return 0;
+}
+
+/* The secret REST credentials for signaling clients are made with. */
+static char *
+sigsrv_secret(const struct config *cfg)
+{
+	uint8_t	raw[24];
+	char	*out;
+
+	if (cfg->static_auth_secrets.n > 0)
+		return xstrdup(cfg->static_auth_secrets.v[0]);
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		fatalx("no randomness for the signaling secret");
+	out = xmalloc(4 * sizeof(raw) / 3 + 4);
+	EVP_EncodeBlock((uint8_t *)out, raw, sizeof(raw));
+	return out;
+}
+
+struct sigsrv *
+sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
+    const struct sockaddr_storage *ips, size_t nips, sigsrv_revoke_cb revoke,
+    void *arg)
+{
+	struct sigsrv	*srv;
+	struct rlimit	 rl;
+	char		*secret;
+	size_t		 i;
+
+	srv = xcalloc(1, sizeof(*srv));
+	srv->cfg = cfg;
+	srv->auth = auth;
+	srv->tls = tls;
+	srv->revoke = revoke;
+	srv->revoke_arg = arg;
+	TAILQ_INIT(&srv->conns);
+	pthread_mutex_init(&srv->lock, NULL);
+	/* Leave room for TURN's own sockets under the fd limit. */
+	srv->max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur > 512 ? (size_t)rl.rlim_cur - 256 : 256;
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	srv->stop_ev = event_new(srv->base, -1, 0, sigsrv_stop_cb, srv);
+	srv->adopt_ev = event_new(srv->base, -1, 0, sigsrv_adopt_cb, srv);
+	if (srv->stop_ev == NULL || srv->adopt_ev == NULL)
+		fatalx("cannot create the signaling events");
+	secret = sigsrv_secret(cfg);
+	auth_set_signal_secret(auth, secret);
+	sig_ice_init(&srv->ice, cfg, tls != NULL, secret);
+	OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);
+	srv->hub = sig_hub_new(cfg, &srv->ice, &sconn_sig_ops, srv);
+	for (i = 0; i < nips; i++) {
+		if ((cfg->signal_port > 0 && sigsrv_listen(srv, &ips[i],
+		    cfg->signal_port) == -1) || (cfg->signal_tls_port > 0 &&
+		    tls != NULL && sigsrv_listen(srv, &ips[i],
+		    cfg->signal_tls_port) == -1)) {
+			sigsrv_free(srv);
+			return NULL;
+		}
+	}
+	if (cfg->signal_tls_port > 0 && tls == NULL)
+		log_warnx("signal-tls-port %d not opened: TLS needs cert=",
+		    cfg->signal_tls_port);
+	return srv;
+}
+
+static void *
+sigsrv_main(void *arg)
+{
+	struct sigsrv	*srv = arg;
+
+	event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int
+sigsrv_start(struct sigsrv *srv)
+{
+	sigset_t	all, old;
+	int		rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&srv->thread, NULL, sigsrv_main, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_warnx("cannot start the signaling thread");
+		return -1;
+	}
+	srv->running = true;
+	return 0;
+}
+
+void
+sigsrv_stop(struct sigsrv *srv)
+{
+	if (srv == NULL || !srv->running)
+		return;
+	event_active(srv->stop_ev, EV_READ, 0);
+	pthread_join(srv->thread, NULL);
+	srv->running = false;
+}
+
+void
+sigsrv_free(struct sigsrv *srv)
+{
+	struct sig_adopt	*a, *next;
+	size_t			 i;
+
+	if (srv == NULL)
+		return;
+	sigsrv_stop(srv);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	free(srv->listeners);
+	/* As in net_worker_free(): due frees first, then the rest. */
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	sconn_free_all(srv);
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	for (a = srv->adopt; a != NULL; a = next) {
+		next = a->next;
+		if (a->ssl != NULL)
+			SSL_free(a->ssl);
+		close(a->fd);
+		free(a);
+	}
+	sig_hub_free(srv->hub);
+	sig_ice_clear(&srv->ice);
+	event_free(srv->stop_ev);
+	event_free(srv->adopt_ev);
+	event_base_free(srv->base);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}

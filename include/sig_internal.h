@@ -56,6 +56,7 @@ struct sigsrv {
 
 	struct sig_hub		 *hub;
 	struct sig_ice		  ice;
+	char			 *web_root;	/* realpath, or NULL: no pages */
 	struct sconn_list	  conns;
 	size_t			  nconns, max_conns;
 	uint32_t		  next_id;

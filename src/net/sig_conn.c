@@ -11,7 +11,10 @@
  * output.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http_parse.h"
+#include "http_static.h"
 #include "log.h"
 #include "sig.h"
 #include "sig_internal.h"
@@ -429,6 +433,45 @@ sconn_upgrade(struct sconn *c, const struct http_request *req)
 	ws_reader_init(&c->reader, (size_t)c->srv->cfg->signal_max_message);
 }
 
+/* A file of the web front, or 404. */
+static void
+sconn_route_static(struct sconn *c, const struct http_request *req,
+    bool head_only)
+{
+	char		 rel[512], full[PATH_MAX + 520], *real = NULL;
+	const char	*root = c->srv->web_root;
+	struct stat	 st;
+	int		 fd = -1;
+	ssize_t		 n;
+
+	if (root == NULL || http_static_path(req->path, req->path_len, rel,
+	    sizeof(rel)) < 0)
+		goto notfound;
+	snprintf(full, sizeof(full), "%s/%s", root, rel);
+	/* Once more, on the real file: below the root, no symlink out. */
+	if ((real = realpath(full, NULL)) == NULL ||
+	    strncmp(real, root, strlen(root)) != 0 ||
+	    real[strlen(root)] != '/' ||
+	    (fd = open(real, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		goto notfound;
+	free(real);
+	n = (ssize_t)st.st_size;
+	sconn_http_answer(c, 200, http_static_mime(rel), NULL, (size_t)n,
+	    req->keep_alive, "Cache-Control: no-cache\r\n"
+	    "X-Content-Type-Options: nosniff\r\n", true);
+	if (!head_only && n > 0 &&
+	    evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, n) == 0)
+		return;		/* the buffer owns fd now */
+	close(fd);
+	return;
+notfound:
+	free(real);
+	if (fd != -1)
+		close(fd);
+	sconn_http_error(c, 404, NULL, req->keep_alive);
+}
+
 static bool
 sconn_is_path(const struct http_request *req, const char *path)
 {
@@ -442,28 +485,24 @@ sconn_route(struct sconn *c, const struct http_request *req)
 	bool	get = req->method_len == 3 && memcmp(req->method, "GET", 3) == 0;
 	bool	head = req->method_len == 4 &&
 	    memcmp(req->method, "HEAD", 4) == 0;
-	bool	ws = sconn_is_path(req, "/ws") || sconn_is_path(req, "/");
-	bool	known = ws || sconn_is_path(req, "/healthz") ||
-	    sconn_is_path(req, "/ice-servers");
+	bool	upgrade = http_find_header(req, "upgrade") != NULL;
 
-	if (!known) {
-		sconn_http_error(c, 404, NULL, req->keep_alive);
-		return;
-	}
 	if (!get && !head) {
 		sconn_http_error(c, 405, "Allow: GET, HEAD\r\n",
 		    req->keep_alive);
 		return;
 	}
-	if (ws && http_find_header(req, "upgrade") != NULL)
+	if ((sconn_is_path(req, "/ws") || sconn_is_path(req, "/")) && upgrade)
 		sconn_upgrade(c, req);
-	else if (ws)
+	else if (sconn_is_path(req, "/ws"))
 		sconn_http_error(c, 426, "Upgrade: websocket\r\n"
 		    "Sec-WebSocket-Version: 13\r\n", req->keep_alive);
 	else if (sconn_is_path(req, "/healthz"))
 		sconn_route_healthz(c, req->keep_alive, head);
-	else
+	else if (sconn_is_path(req, "/ice-servers"))
 		sconn_route_ice(c, req, req->keep_alive, head);
+	else
+		sconn_route_static(c, req, head);
 }
 
 /* One request head (and its body, ignored) from the input; false: wait. */

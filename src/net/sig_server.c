@@ -10,10 +10,13 @@
  * ports (fd, TLS session, bytes read) through a locked queue and an event.
  */
 #include <sys/resource.h>
+#include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -127,6 +130,41 @@ sigsrv_listen(struct sigsrv *srv, const struct sockaddr_storage *ip,
 	return 0;
 }
 
+/*
+ * The web front's directory: web-root, else the pages beside the binary
+ * (bin/../examples/web in a checkout) or an installed copy.
+ */
+static char *
+sigsrv_web_root(const struct config *cfg)
+{
+	char		 exe[PATH_MAX], cand[PATH_MAX + 32], *slash, *real;
+	const char	*installed[] = { "/usr/local/share/turnpike/web",
+	    "/usr/share/turnpike/web" };
+	ssize_t		 n;
+	size_t		 i;
+
+	if (cfg->web_root != NULL) {
+		if ((real = realpath(cfg->web_root, NULL)) == NULL)
+			log_warn("web-root %s", cfg->web_root);
+		return real;
+	}
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		snprintf(cand, sizeof(cand), "%s/../examples/web", exe);
+		if ((real = realpath(cand, NULL)) != NULL)
+			return real;
+		snprintf(cand, sizeof(cand), "%s/../../../examples/web", exe);
+		if ((real = realpath(cand, NULL)) != NULL)
+			return real;	/* build/<variant>/bin */
+	}
+	for (i = 0; i < sizeof(installed) / sizeof(installed[0]); i++)
+		if ((real = realpath(installed[i], NULL)) != NULL)
+			return real;
+	return NULL;
+}
+
 /* The secret REST credentials for signaling clients are made with. */
 static char *
 sigsrv_secret(const struct config *cfg)
@@ -141,6 +179,42 @@ sigsrv_secret(const struct config *cfg)
 	out = xmalloc(4 * sizeof(raw) / 3 + 4);
 	EVP_EncodeBlock((uint8_t *)out, raw, sizeof(raw));
 	return out;
+}
+
+/*
+ * The start-up banner: where to check this server from a browser, and the
+ * iceServers to paste into any Trickle ICE page (a credential for a day).
+ */
+static void
+sigsrv_banner(struct sigsrv *srv, const struct sockaddr_storage *ips,
+    size_t nips)
+{
+	const struct config	*cfg = srv->cfg;
+	char			 host[ADDR_STRLEN + 2], ip[ADDR_STRLEN];
+	char			 ice[4096], user[320];
+	size_t			 i, pick = 0;
+
+	for (i = 0; i < nips; i++)
+		if (!addr_is_loopback((const struct sockaddr *)&ips[i])) {
+			pick = i;
+			break;
+		}
+	if (cfg->server_name != NULL)
+		snprintf(host, sizeof(host), "%s", cfg->server_name);
+	else if (nips > 0) {
+		addr_format((const struct sockaddr *)&ips[pick], false, ip,
+		    sizeof(ip));
+		snprintf(host, sizeof(host), ips[pick].ss_family == AF_INET6 ?
+		    "[%s]" : "%s", ip);
+	} else
+		snprintf(host, sizeof(host), "127.0.0.1");
+	log_info("check page: http://%s:%d/check%s", host,
+	    cfg->listening_port, srv->tls != NULL ? " (https: on the TLS "
+	    "port too)" : "");
+	if (sig_ice_json(&srv->ice, "\"trickle-ice\"", host,
+	    (uint64_t)time(NULL), ice, sizeof(ice), user, sizeof(user)) > 0)
+		log_info("iceServers for a Trickle ICE page (valid %d s): %s",
+		    cfg->signal_ice_ttl, ice);
 }
 
 struct sigsrv *
@@ -176,6 +250,10 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
 	OPENSSL_cleanse(secret, strlen(secret));
 	free(secret);
 	srv->hub = sig_hub_new(cfg, &srv->ice, &sconn_sig_ops, srv);
+	if ((srv->web_root = sigsrv_web_root(cfg)) != NULL)
+		log_info("web root=%s (/, /call, /check)", srv->web_root);
+	else
+		log_info("web root: none found, no pages (set web-root=)");
 	for (i = 0; i < nips; i++) {
 		if ((cfg->signal_port > 0 && sigsrv_listen(srv, &ips[i],
 		    cfg->signal_port) == -1) || (cfg->signal_tls_port > 0 &&
@@ -188,6 +266,7 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
 	if (cfg->signal_tls_port > 0 && tls == NULL)
 		log_warnx("signal-tls-port %d not opened: TLS needs cert=",
 		    cfg->signal_tls_port);
+	sigsrv_banner(srv, ips, nips);
 	return srv;
 }
 
@@ -253,6 +332,7 @@ sigsrv_free(struct sigsrv *srv)
 	}
 	sig_hub_free(srv->hub);
 	sig_ice_clear(&srv->ice);
+	free(srv->web_root);
 	event_free(srv->stop_ev);
 	event_free(srv->adopt_ev);
 	event_base_free(srv->base);

@@ -210,11 +210,11 @@ sconn_sig_send(void *conn, const char *text, size_t len)
 static void
 sconn_sig_close(void *conn, uint16_t code, const char *reason)
 {
-	struct sconn	*c = conn;
-
-	/* The room logic forgets this peer: do not make it leave again. */
-	c->sig = NULL;
-	sconn_ws_close(c, code, reason);
+	/*
+	 * A replaced connection: the room logic has already taken its peer
+	 * out of the room; sconn_free() releases the peer without a leave.
+	 */
+	sconn_ws_close(conn, code, reason);
 }
 
 static void
@@ -535,7 +535,8 @@ sconn_http_read(struct sconn *c, struct evbuffer *in)
 	sconn_route(c, &req);
 	/* req points into the buffer: drain only once it is answered. */
 	evbuffer_drain(in, (size_t)n + req.content_length);
-	return c->state == SCONN_HTTP;
+	/* Go on: more requests, or frames sent right behind the upgrade. */
+	return c->state == SCONN_HTTP || c->state == SCONN_WS;
 }
 
 /* WebSocket --------------------------------------------------------------- */
@@ -614,7 +615,8 @@ sconn_read_cb(struct bufferevent *bev, void *arg)
 		if (c->state == SCONN_HTTP) {
 			if (!sconn_http_read(c, in))
 				break;
-			sconn_arm(c);	/* each request gets its deadline */
+			if (c->state == SCONN_HTTP)
+				sconn_arm(c);	/* each request: a deadline */
 		} else if (c->state == SCONN_WS) {
 			if (!sconn_ws_read(c, in))
 				break;

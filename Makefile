@@ -115,6 +115,7 @@ check: config.mk
 bench: all
 	./scripts/deps.sh test
 	/usr/bin/python3 bench/turn_udp.py
+	/usr/bin/python3 bench/signal.py
 
 # libFuzzer harnesses (clang): build/fuzz/fuzz_<name>, run e.g.
 #   build/fuzz/fuzz_stun tests/fuzz/corpus/stun

@@ -17,6 +17,8 @@
  * per record).
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +420,7 @@ conn_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct timeval	 tv = { CONN_SNIFF_TIMEOUT, 0 };
 	socklen_t	 len = sizeof(c->local);
 	char		 peer[ADDR_STRLEN];
+	int		 one = 1;
 
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
@@ -429,6 +432,8 @@ conn_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
 		c->local = t->local;
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	/* Small TURN and signaling messages must not wait for Nagle. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_verbose("conn=%08x peer=%s tcp accept", c->id,
 	    addr_format(sa, true, peer, sizeof(peer)));
 	c->sniff = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_sniff_cb,

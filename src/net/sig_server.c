@@ -10,6 +10,8 @@
  * ports (fd, TLS session, bytes read) through a locked queue and an event.
  */
 #include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -41,7 +43,9 @@ sigsrv_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct sigsrv		*srv = arg;
 	struct sockaddr_storage	 peer, local;
 	socklen_t		 len = sizeof(local);
+	int			 one = 1;
 
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	memset(&peer, 0, sizeof(peer));
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen :
 	    sizeof(peer));

@@ -432,6 +432,23 @@ sig_join_answer(struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 	free(out);
 }
 
+/*
+ * Would m's uid overflow m's room? A uid already there is a reconnect and
+ * takes its own seat; so does p when it moves within the room. Checked
+ * before p leaves its room: a refused join changes nothing (PROTOCOL.md).
+ */
+static bool
+sig_room_full(const struct sig_hub *h, const struct sig_peer *p,
+    const struct sig_msg *m)
+{
+	const struct sig_room	*r = sig_room_find(h, &m->room);
+
+	if (r == NULL || h->cfg->signal_room_max == 0 ||
+	    sig_room_member(r, &m->uid) != NULL)
+		return false;
+	return r->n - (p->room == r) >= (size_t)h->cfg->signal_room_max;
+}
+
 static void
 sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
     uint64_t now_ms)
@@ -453,6 +470,12 @@ sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
 			sig_join_answer(h, p, now_ms);	/* a repeated join */
 			return;
 		}
+	}
+	if (sig_room_full(h, p, m)) {
+		sig_error(h, p, "room-full", "the room is full", m->ref);
+		return;
+	}
+	if (p->room != NULL) {
 		sig_peer_leave_room(h, p, false);
 		sig_peer_revoke(h, p);
 	}
@@ -462,11 +485,6 @@ sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
 		sig_peer_leave_room(h, old, true);
 		h->ops->close(old->conn, 4000, "replaced by a new connection");
 		r = sig_room_get(h, &m->room);
-	} else if (h->cfg->signal_room_max > 0 &&
-	    r->n >= (size_t)h->cfg->signal_room_max) {
-		sig_room_free_if_empty(h, r);
-		sig_error(h, p, "room-full", "the room is full", m->ref);
-		return;
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 2;

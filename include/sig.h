@@ -76,6 +76,7 @@ struct sig_ice {
 	size_t		  nurls;
 	char		 *secret;	/* REST secret the TURN side accepts */
 	int		  ttl;
+	char		  separator;	/* rest-api-separator */
 };
 
 /* Build the URL list and keep the secret (sig_ice.c). */
@@ -105,6 +106,12 @@ void		 sig_peer_text(struct sig_hub *, struct sig_peer *,
 int		 sig_ice_json(const struct sig_ice *, const char *uid_text,
 		    const char *host, uint64_t now, char *out, size_t cap,
 		    char *username, size_t ucap);
+/*
+ * signal-auth=secret: is token ("EXPIRY:MAC") valid for uid (the plain
+ * string, as the backend signed it) at unix time now?
+ */
+bool		 sig_token_valid(const struct config *, const char *token,
+		    const char *uid, uint64_t now);
 /* Counters for /healthz and tests. */
 size_t		 sig_hub_rooms(const struct sig_hub *);
 size_t		 sig_hub_peers(const struct sig_hub *);

@@ -294,6 +294,11 @@ net_log_turn(const struct net *net)
 		    "or userdb for more)");
 	if (cfg->no_auth)
 		log_warnx("turn no-auth: anyone can relay through this server");
+	else if (cfg->signal_auth == CONFIG_SIGNAL_AUTH_NONE &&
+	    (cfg->n_users > 0 || cfg->use_auth_secret || cfg->userdb != NULL))
+		log_warnx("signal-auth=none: whoever reaches /ws or "
+		    "/ice-servers gets TURN credentials; in production set "
+		    "signal-auth=secret or signal-auth=user");
 }
 
 /* The distinct IPs of the endpoints: default relay addresses. */

@@ -311,24 +311,55 @@ sconn_route_healthz(struct sconn *c, bool keep_alive, bool head_only)
 	    keep_alive, "Cache-Control: no-store\r\n", head_only);
 }
 
+static bool	sconn_basic_ok(const struct sconn *,
+		    const struct http_request *);
+
+/*
+ * GET /ice-servers: open with signal-auth=none (local development); with
+ * secret, ?uid=U&token=T as for a join; with user, HTTP Basic. CORS is
+ * granted only when no credentials guard it.
+ */
 static void
 sconn_route_ice(struct sconn *c, const struct http_request *req,
     bool keep_alive, bool head_only)
 {
-	char	body[4200], host[300], user[320];
-	int	n;
+	const struct config	*cfg = c->srv->cfg;
+	char			 body[4200], host[300], user[320], uid[256];
+	char			 token[256], jid[300];
+	int			 n;
 
+	uid[0] = '\0';
+	if (cfg->signal_auth == CONFIG_SIGNAL_AUTH_SECRET &&
+	    (http_query_param(req, "uid", uid, sizeof(uid)) <= 0 ||
+	    http_query_param(req, "token", token, sizeof(token)) <= 0 ||
+	    !sig_token_valid(cfg, token, uid, sconn_now_ms() / 1000))) {
+		sconn_http_error(c, 401, NULL, keep_alive);
+		return;
+	}
+	if (cfg->signal_auth == CONFIG_SIGNAL_AUTH_USER &&
+	    !sconn_basic_ok(c, req)) {
+		snprintf(body, sizeof(body), "WWW-Authenticate: Basic "
+		    "realm=\"%s\"\r\n", auth_realm(c->srv->auth));
+		sconn_http_error(c, 401, body, keep_alive);
+		return;
+	}
+	if (uid[0] == '\0' && http_query_param(req, "uid", uid,
+	    sizeof(uid)) <= 0)
+		uid[0] = '\0';
+	if (uid[0] != '\0' && sig_json_string(uid, jid, sizeof(jid)) == -1)
+		uid[0] = '\0';
 	sconn_host(c, req, host, sizeof(host));
-	n = sig_ice_json(&c->srv->ice, NULL, host, sconn_now_ms() / 1000,
-	    body, sizeof(body) - 1, user, sizeof(user));
+	n = sig_ice_json(&c->srv->ice, uid[0] != '\0' ? jid : NULL, host,
+	    sconn_now_ms() / 1000, body, sizeof(body) - 1, user, sizeof(user));
 	if (n < 0) {
 		sconn_http_error(c, 500, NULL, keep_alive);
 		return;
 	}
 	body[n++] = '\n';
 	sconn_http_answer(c, 200, "application/json", body, (size_t)n,
-	    keep_alive, "Cache-Control: no-store\r\n"
-	    "Access-Control-Allow-Origin: *\r\n", head_only);
+	    keep_alive, cfg->signal_auth == CONFIG_SIGNAL_AUTH_NONE ?
+	    "Cache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\n" :
+	    "Cache-Control: no-store\r\n", head_only);
 }
 
 /* signal-origin: a browser's Origin must be listed (absent: not a page). */

@@ -13,11 +13,6 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include "auth.h"
 #include "config.h"
 #include "sig.h"
 #include "xmalloc.h"
@@ -296,34 +291,14 @@ sig_id_plain(const struct sig_id *id, char *out, size_t cap)
 		snprintf(out, cap, "%.*s", id->len, id->text);
 }
 
-/*
- * signal-auth=secret: token "EXPIRY:MAC", MAC = base64(HMAC-SHA1(secret,
- * "EXPIRY:UID")), the TURN REST form bound to the uid that joins.
- */
 static bool
 sig_token_ok(const struct sig_hub *h, const char *token,
     const struct sig_id *uid, uint64_t now)
 {
-	const struct config	*cfg = h->cfg;
-	char			 name[SIG_ID_MAX + 32], plain[SIG_ID_MAX];
-	char			 want[64];
-	const char		*colon;
-	unsigned long long	 expiry;
-	size_t			 i;
+	char	plain[SIG_ID_MAX];
 
-	if ((colon = strrchr(token, ':')) == NULL ||
-	    sscanf(token, "%llu:", &expiry) != 1 || expiry < now)
-		return false;
 	sig_id_plain(uid, plain, sizeof(plain));
-	snprintf(name, sizeof(name), "%llu:%s", expiry, plain);
-	for (i = 0; i < cfg->static_auth_secrets.n; i++) {
-		if (auth_rest_password(cfg->static_auth_secrets.v[i], name,
-		    strlen(name), want, sizeof(want)) > 0 &&
-		    strlen(want) == strlen(colon + 1) &&
-		    CRYPTO_memcmp(want, colon + 1, strlen(want)) == 0)
-			return true;
-	}
-	return false;
+	return sig_token_valid(h->cfg, token, plain, now);
 }
 
 /* Peers ------------------------------------------------------------------- */

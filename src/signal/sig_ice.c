@@ -58,6 +58,8 @@ sig_ice_init(struct sig_ice *ice, const struct config *cfg, bool tls,
 	memset(ice, 0, sizeof(*ice));
 	ice->secret = xstrdup(secret);
 	ice->ttl = cfg->signal_ice_ttl;
+	ice->separator = cfg->rest_api_separator ? cfg->rest_api_separator :
+	    ':';
 	for (i = 0; i < cfg->signal_ice_urls.n; i++)
 		sig_ice_add(ice, cfg->signal_ice_urls.v[i]);
 	if (ice->nurls > 0)
@@ -165,9 +167,9 @@ sig_ice_json(const struct sig_ice *ice, const char *uid_text,
 		    (int)strlen(uid_text) - 2, uid_text + 1);
 	else
 		snprintf(name, sizeof(name), "%s", uid_text ? uid_text : "");
-	snprintf(uname, sizeof(uname), "%llu%s%s",
-	    (unsigned long long)(now + (uint64_t)ice->ttl),
-	    name[0] ? ":" : "", name);
+	snprintf(uname, sizeof(uname), "%llu%.*s%s",
+	    (unsigned long long)(now + (uint64_t)ice->ttl), name[0] ? 1 : 0,
+	    &ice->separator, name);
 	if (auth_rest_password(ice->secret, uname, strlen(uname), pass,
 	    sizeof(pass)) < 0 || sig_json_string(uname, jname,
 	    sizeof(jname)) == -1)

@@ -36,8 +36,10 @@ Try it from another terminal (Debian packages coturn and stun-client):
   turnutils_uclient -p $port -u demo -w demo-password -y 127.0.0.1
   turnutils_uclient -p $tls_port -t -S -u demo -w demo-password -y 127.0.0.1
   stun 127.0.0.1 -p $port -v
-In a browser: iceServers [{urls: "turn:127.0.0.1:$port", username: "demo",
-  credential: "demo-password"}]
+In a browser (two tabs make a call; the check page tests STUN/TURN):
+  http://127.0.0.1:$port/call    http://127.0.0.1:$port/check
+  https://127.0.0.1:$tls_port/call (self-signed: accept the warning)
+  signaling WebSocket: ws://127.0.0.1:$port/ws
 MSG
 # shellcheck disable=SC2086
 exec "$bin" -c "$conf" --listening-port "$port" \

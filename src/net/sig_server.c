@@ -205,19 +205,28 @@ sigsrv_banner(struct sigsrv *srv, const struct sockaddr_storage *ips,
 		}
 	if (cfg->server_name != NULL)
 		snprintf(host, sizeof(host), "%s", cfg->server_name);
-	else if (nips > 0) {
+	else if (cfg->n_external_ips > 0) {
+		addr_format((const struct sockaddr *)&cfg->external_ips[0].pub,
+		    false, ip, sizeof(ip));
+		snprintf(host, sizeof(host), cfg->external_ips[0].pub.ss_family
+		    == AF_INET6 ? "[%s]" : "%s", ip);
+	} else if (nips > 0) {
 		addr_format((const struct sockaddr *)&ips[pick], false, ip,
 		    sizeof(ip));
 		snprintf(host, sizeof(host), ips[pick].ss_family == AF_INET6 ?
 		    "[%s]" : "%s", ip);
 	} else
 		snprintf(host, sizeof(host), "127.0.0.1");
-	log_info("check page: http://%s:%d/check%s", host,
-	    cfg->listening_port, srv->tls != NULL ? " (https: on the TLS "
-	    "port too)" : "");
+	if (!cfg->no_tcp)
+		log_info("check page: http://%s:%d/check%s", host,
+		    cfg->listening_port, srv->tls != NULL ? " (https: on the "
+		    "TLS port too)" : "");
+	else if (srv->tls != NULL)
+		log_info("check page: https://%s:%d/check", host,
+		    cfg->tls_listening_port);
 	if (sig_ice_json(&srv->ice, "\"trickle-ice\"", host,
 	    (uint64_t)time(NULL), ice, sizeof(ice), user, sizeof(user)) > 0)
-		log_info("iceServers for a Trickle ICE page (valid %d s): %s",
+		log_info("iceServers (for /check or an app; valid %d s): %s",
 		    cfg->signal_ice_ttl, ice);
 }
 

@@ -38,8 +38,12 @@ sock_probe(const struct sockaddr_storage *ss, int type, const char *name)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)ss,
 	    addr_len((const struct sockaddr *)ss)) == -1) {
-		log_warn("bind %s %s: in use by another program?",
-		    type == SOCK_DGRAM ? "udp" : "tcp", name);
+		if (errno == EADDRINUSE)
+			log_warnx("bind %s %s: in use by another program",
+			    type == SOCK_DGRAM ? "udp" : "tcp", name);
+		else
+			log_warn("bind %s %s", type == SOCK_DGRAM ? "udp" :
+			    "tcp", name);
 		rc = -1;
 	}
 	close(fd);

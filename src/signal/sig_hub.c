@@ -586,7 +586,13 @@ sig_peer_text(struct sig_hub *h, struct sig_peer *p, const char *text,
 		h->ops->send(p->conn, "{\"cmd\":\"keepalive\"}", 19);
 		break;
 	case SIG_CMD_ICE_SERVERS:
-		sig_ice_servers(h, p, now_ms);
+		/* With tokens, credentials only for a member that showed one. */
+		if (h->cfg->signal_auth == CONFIG_SIGNAL_AUTH_SECRET &&
+		    p->room == NULL)
+			sig_error(h, p, "unauthorized", "join with a valid token "
+			    "first", m.ref);
+		else
+			sig_ice_servers(h, p, now_ms);
 		break;
 	case SIG_CMD_LEGACY:
 		sig_legacy(h, p, &m);

@@ -83,7 +83,9 @@ sig_ice_init(struct sig_ice *ice, const struct config *cfg, bool tls,
 		sig_ice_add(ice, url);
 	}
 	if (tls) {
-		snprintf(url, sizeof(url), "turns:%s:%d?transport=tcp", host,
+		/* A certificate names a host, not an address: prefer the name. */
+		snprintf(url, sizeof(url), "turns:%s:%d?transport=tcp",
+		    cfg->server_name != NULL ? cfg->server_name : host,
 		    cfg->tls_listening_port);
 		sig_ice_add(ice, url);
 	}

@@ -1186,6 +1186,9 @@ test_auth_secret(void)
 	t_say(&e, a, "{\"cmd\":\"join\",\"roomId\":\"r\",\"uid\":\"alice\"}");
 	t_expect_error(a, "unauthorized", "join", "no token");
 	is_int(sig_hub_rooms(e.hub), 0, "unauthorized: no room created");
+	t_say(&e, a, "{\"cmd\":\"ice-servers\"}");
+	t_expect_error(a, "unauthorized", "ice-servers",
+	    "no credentials before a join with a token");
 
 	t_token(T_TOKEN_SECRET, T_NOW - 1, "alice", tok, sizeof(tok));
 	snprintf(msg, sizeof(msg), "{\"cmd\":\"join\",\"roomId\":\"r\","

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sig.h"
+#include "ws.h"
 #include "sig_server.h"
 
 struct event;
@@ -62,7 +63,44 @@ struct sigsrv {
 	uint32_t		  next_id;
 };
 
+struct ssl_st;
+struct bufferevent;
+struct http_request;
+
+enum sconn_state {
+	SCONN_SNIFF,		/* waiting for the first byte (TLS or not) */
+	SCONN_HTTP,
+	SCONN_WS,
+	SCONN_CLOSING,		/* flushing, then freed */
+};
+
+struct sconn {
+	TAILQ_ENTRY(sconn)	 entry;
+	struct sigsrv		*srv;
+	uint32_t		 id;
+	enum sconn_state	 state;
+	int			 fd;
+	struct ssl_st		*ssl;
+	struct event		*sniff;
+	struct event		*timer;		/* deadline, then pings */
+	struct bufferevent	*bev;
+	struct sockaddr_storage	 peer, local;
+	struct ws_reader	 reader;
+	struct sig_peer		*sig;
+	bool			 freeing;
+};
+
 /* sig_conn.c */
+uint64_t sconn_now_ms(void);
+void	sconn_http_answer(struct sconn *, int status, const char *type,
+	    const char *body, size_t len, bool keep_alive, const char *extra,
+	    bool head_only);
+void	sconn_http_error(struct sconn *, int status, const char *extra,
+	    bool keep_alive);
+void	sconn_frame(struct sconn *, uint8_t opcode, const void *data,
+	    size_t len);
+/* sig_route.c: answer one parsed request (the upgrade included) */
+void	sconn_route(struct sconn *, const struct http_request *);
 void	sconn_new(struct sigsrv *, int fd, struct ssl_st *ssl,
 	    const uint8_t *data, size_t len, const struct sockaddr_storage *peer,
 	    const struct sockaddr_storage *local, bool sniff);

@@ -170,7 +170,8 @@ const struct config_option config_options[] = {
 	  .help = "realm for long-term credentials" },
 	{ .name = "server-name", .type = CONFIG_STRING,
 	  .section = CONFIG_SECTION_AUTH, .off = F(server_name),
-	  .arg = "name", .help = "server name; default: the realm" },
+	  .arg = "name", .help = "host name for iceServers URLs (and the "
+	  "realm when realm is unset)" },
 	{ .name = "use-auth-secret", .type = CONFIG_FLAG,
 	  .section = CONFIG_SECTION_AUTH, .off = F(use_auth_secret),
 	  .help = "accept TURN REST API (time-limited HMAC) credentials" },

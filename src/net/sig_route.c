@@ -37,6 +37,16 @@
 static bool	sconn_basic_ok(const struct sconn *,
 		    const struct http_request *);
 
+/* The address the client reached, as a URL host ("[v6]" bracketed). */
+static void
+sconn_local_host(const struct sconn *c, char *out, size_t cap)
+{
+	char	ip[ADDR_STRLEN];
+
+	addr_format((const struct sockaddr *)&c->local, false, ip, sizeof(ip));
+	snprintf(out, cap, c->local.ss_family == AF_INET6 ? "[%s]" : "%s", ip);
+}
+
 /* The host the client named (Host header without the port), for URLs. */
 static void
 sconn_host(const struct sconn *c, const struct http_request *req,
@@ -47,8 +57,7 @@ sconn_host(const struct sconn *c, const struct http_request *req,
 	size_t				 n;
 
 	if (h == NULL || h->value_len == 0 || h->value_len >= cap) {
-		addr_format((const struct sockaddr *)&c->local, false, out,
-		    cap);
+		sconn_local_host(c, out, cap);
 		return;
 	}
 	n = h->value_len;
@@ -61,8 +70,7 @@ sconn_host(const struct sconn *c, const struct http_request *req,
 	out[n] = '\0';
 	/* Only what a URL host may hold: no quotes, spaces or slashes. */
 	if (strcspn(out, "\"\\/ @?#") != n)
-		addr_format((const struct sockaddr *)&c->local, false, out,
-		    cap);
+		sconn_local_host(c, out, cap);
 }
 
 static void

@@ -46,17 +46,14 @@
 
 'use strict';
 
-const fs = require('fs');
+const { FLAGS, MEDIA_FLAGS, diag, ok, plan, failures, loadChromium, withChromium, run } =
+  require('./launch');
 
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+const CHROMIUM_FLAGS = FLAGS.concat(MEDIA_FLAGS, [
   // two pages decode video at once on a small machine: keep them running
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
-];
+]);
 
 function usage(msg) {
   if (msg) process.stderr.write('call_test: ' + msg + '\n');
@@ -114,26 +111,6 @@ function parseArgs(argv) {
   }
   return o;
 }
-
-// ------------------------------------------------------------------ TAP
-let tapN = 0;
-let tapFailed = 0;
-function diag(msg) {
-  // eslint-disable-next-line no-control-regex
-  const plain = String(msg).replace(/\x1b\[[0-9;]*m/g, '');
-  for (const line of plain.split('\n')) process.stdout.write('# ' + line + '\n');
-}
-function ok(cond, name, detail) {
-  tapN += 1;
-  const clean = String(name).replace(/\s+/g, ' ').replace(/#/g, '\\#');
-  process.stdout.write((cond ? 'ok ' : 'not ok ') + tapN + ' - ' + clean + '\n');
-  if (!cond) {
-    tapFailed += 1;
-    if (detail !== undefined) diag(typeof detail === 'string' ? detail : JSON.stringify(detail));
-  }
-  return !!cond;
-}
-function plan() { process.stdout.write('1..' + tapN + '\n'); }
 
 // The data channel exchange (N each way, concurrently) must be over within
 // this: 2 x 1000 small messages take about 0.5 s here.
@@ -496,45 +473,19 @@ async function dataChannel(o, peers) {
 // ------------------------------------------------------------------ main
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  let chromium;
-  try {
-    ({ chromium } = require('playwright-core'));
-  } catch (e) {
-    ok(false, 'playwright-core loads',
-      'run `npm ci` in tests/browser (scripts/deps.sh test does): ' + e.message);
-    plan();
-    return 1;
-  }
-  if (!fs.existsSync(o.chromium)) {
-    ok(false, 'chromium exists at ' + o.chromium, 'install the Debian package chromium');
-    plan();
-    return 1;
-  }
+  const chromium = loadChromium(o.chromium);
+  if (!chromium) return 1;
 
-  let browser = null;
-  // Every step has its own deadline; this bounds the whole run.
-  const hardMs = 4 * o.timeoutMs + 20000;
-  let aborted = false;
-  const hard = setTimeout(() => {
-    aborted = true;
-    ok(false, 'browser run finished within ' + hardMs + ' ms');
-    plan();
-    if (browser) browser.close().catch(() => {});
-    setTimeout(() => process.exit(1), 3000).unref();
-  }, hardMs);
-
-  let err = null;
-  try {
-    // Playwright makes (and removes) the profile directory itself, under
-    // $TMPDIR; the two contexts are two independent users.
-    browser = await chromium.launch({
-      executablePath: o.chromium,
-      headless: true,
-      args: o.ignoreCertErrors ? CHROMIUM_FLAGS.concat(['--ignore-certificate-errors'])
-        : CHROMIUM_FLAGS,
-      timeout: 15000,
-      handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
-    });
+  // Playwright makes (and removes) the profile directory itself, under
+  // $TMPDIR; the two contexts are two independent users.  Every step has
+  // its own deadline; hardMs bounds the whole run.
+  const { aborted, error: err } = await withChromium(chromium, {
+    executablePath: o.chromium,
+    args: o.ignoreCertErrors ? CHROMIUM_FLAGS.concat(['--ignore-certificate-errors'])
+      : CHROMIUM_FLAGS,
+    persistent: false,
+    hardMs: 4 * o.timeoutMs + 20000,
+  }, async (browser) => {
     diag('chromium ' + browser.version());
     const peers = [];
     for (const name of ['A', 'B']) {
@@ -566,22 +517,11 @@ async function main() {
           '(no /ice-servers, no turnpike.js)', JSON.stringify(theirs));
       }
     }
-  } catch (e) {
-    err = e;
-  } finally {
-    if (browser) {
-      try { await browser.close(); } catch (e) { diag('browser.close: ' + e.message); }
-    }
-    clearTimeout(hard);
-  }
+  });
   if (aborted) return 1;
   if (err) ok(false, 'browser run raised no exception', String(err && err.stack || err));
   plan();
-  return tapFailed ? 1 : 0;
+  return failures() ? 1 : 0;
 }
 
-main().then((rc) => process.exit(rc), (e) => {
-  ok(false, 'call_test ran without an exception', String(e && e.stack || e));
-  plan();
-  process.exit(1);
-});
+run('call_test', main);

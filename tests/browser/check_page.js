@@ -31,19 +31,8 @@
 
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
-const MEDIA_FLAGS = [
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-];
+const { FLAGS, MEDIA_FLAGS, diag, ok, plan, failures, loadChromium, withChromium, run } =
+  require('./launch');
 
 function usage(msg) {
   if (msg) process.stderr.write('check_page: ' + msg + '\n');
@@ -84,25 +73,6 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.timeoutMs) || o.timeoutMs < 1000 || o.timeoutMs > 120000)
     usage('--timeout-ms must be an integer in 1000..120000');
   return o;
-}
-
-// TAP output.
-let tapN = 0;
-let tapFailed = 0;
-function diag(msg) {
-  // eslint-disable-next-line no-control-regex
-  const plain = String(msg).replace(/\x1b\[[0-9;]*m/g, '');
-  for (const line of plain.split('\n')) process.stdout.write('# ' + line + '\n');
-}
-function ok(cond, name, detail) {
-  tapN += 1;
-  const clean = String(name).replace(/\s+/g, ' ').replace(/#/g, '\\#');
-  process.stdout.write((cond ? 'ok ' : 'not ok ') + tapN + ' - ' + clean + '\n');
-  if (!cond) {
-    tapFailed += 1;
-    if (detail) diag(typeof detail === 'function' ? detail() : detail);
-  }
-  return cond;
 }
 
 // ---------------------------------------------------------------- check mode
@@ -290,74 +260,25 @@ async function runCall(context, o, pageErrors) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  let chromium;
-  try {
-    ({ chromium } = require('playwright-core'));
-  } catch (e) {
-    ok(false, 'playwright-core loads',
-      'run `npm ci` in tests/browser (scripts/deps.sh test does): ' + e.message);
-    process.stdout.write('1..' + tapN + '\n');
-    return 1;
-  }
-  if (!fs.existsSync(o.chromium)) {
-    ok(false, 'chromium exists at ' + o.chromium,
-      'install the Debian package chromium (scripts/deps.sh test does)');
-    process.stdout.write('1..' + tapN + '\n');
-    return 1;
-  }
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'turnpike-chromium-'));
-  const removeProfile = () => {
-    try {
-      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    } catch (e) {
-      diag('could not remove ' + profile + ': ' + e.message);
-    }
-  };
-  process.on('exit', removeProfile);
-  let context = null;
-  let failure = null;
+  const chromium = loadChromium(o.chromium);
+  if (!chromium) return 1;
+  let args = FLAGS.slice();
+  if (o.ignoreCertErrors) args.push('--ignore-certificate-errors');
+  if (o.call) args = args.concat(MEDIA_FLAGS, ['--autoplay-policy=no-user-gesture-required']);
   const pageErrors = [];
-  const hardMs = o.timeoutMs * (o.call ? 2 : 1) + 30000;
-  let aborted = false;
-  const hard = setTimeout(() => {
-    aborted = true;
-    ok(false, 'browser run finished within ' + hardMs + ' ms');
-    process.stdout.write('1..' + tapN + '\n');
-    if (context) context.close().catch(() => {});
-    setTimeout(() => process.exit(1), 3000).unref();
-  }, hardMs);
-  try {
-    let args = CHROMIUM_FLAGS.slice();
-    if (o.ignoreCertErrors) args.push('--ignore-certificate-errors');
-    if (o.call) args = args.concat(MEDIA_FLAGS);
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: o.chromium,
-      headless: true,
-      args,
-      timeout: 15000,
-      handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
-    });
+  const { aborted, error: failure } = await withChromium(chromium, {
+    executablePath: o.chromium, args, persistent: true,
+    hardMs: o.timeoutMs * (o.call ? 2 : 1) + 30000,
+  }, async (context) => {
     diag('chromium ' + (context.browser() ? context.browser().version() : '(version unknown)'));
     if (o.call) await runCall(context, o, pageErrors);
     else await runCheck(context, o, pageErrors);
-  } catch (e) {
-    failure = e;
-  } finally {
-    if (context) {
-      try { await context.close(); } catch (e) { diag('context.close: ' + e.message); }
-    }
-    clearTimeout(hard);
-    removeProfile();
-  }
+  });
   if (aborted) return 1;
   ok(failure === null, 'the browser run raised no exception', String(failure && failure.stack || failure));
   ok(pageErrors.length === 0, 'no uncaught error in the page', pageErrors.join('\n'));
-  process.stdout.write('1..' + tapN + '\n');
-  return tapFailed ? 1 : 0;
+  plan();
+  return failures() ? 1 : 0;
 }
 
-main().then((rc) => process.exit(rc), (e) => {
-  ok(false, 'check_page ran without an exception', String(e && e.stack || e));
-  process.stdout.write('1..' + tapN + '\n');
-  process.exit(1);
-});
+run('check_page', main);

@@ -34,15 +34,8 @@
 
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
+const { FLAGS, diag, ok, plan, failures, loadChromium, withChromium, run } =
+  require('./launch');
 
 function usage(msg) {
   if (msg) process.stderr.write('turn_gather: ' + msg + '\n');
@@ -89,25 +82,6 @@ function parseArgs(argv) {
     o.relayPorts = [Number(m[1]), Number(m[2])];
   }
   return o;
-}
-
-// TAP output.
-let tapN = 0;
-let tapFailed = 0;
-function ok(cond, name, detail) {
-  tapN += 1;
-  const clean = String(name).replace(/\s+/g, ' ').replace(/#/g, '\\#');
-  process.stdout.write((cond ? 'ok ' : 'not ok ') + tapN + ' - ' + clean + '\n');
-  if (!cond) {
-    tapFailed += 1;
-    if (detail) diag(detail);
-  }
-  return cond;
-}
-function diag(msg) {
-  // eslint-disable-next-line no-control-regex
-  const plain = String(msg).replace(/\x1b\[[0-9;]*m/g, '');
-  for (const line of plain.split('\n')) process.stdout.write('# ' + line + '\n');
 }
 
 // Runs inside the page.  Everything it returns must be JSON-serialisable.
@@ -168,58 +142,17 @@ async function gatherInPage(cfg) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  let chromium;
-  try {
-    ({ chromium } = require('playwright-core'));
-  } catch (e) {
-    ok(false, 'playwright-core loads',
-      'run `npm ci` in tests/browser (scripts/deps.sh test does): ' + e.message);
-    process.stdout.write('1..' + tapN + '\n');
-    return 1;
-  }
-  if (!fs.existsSync(o.chromium)) {
-    ok(false, 'chromium exists at ' + o.chromium,
-      'install the Debian package chromium (scripts/deps.sh test does)');
-    process.stdout.write('1..' + tapN + '\n');
-    return 1;
-  }
+  const chromium = loadChromium(o.chromium);
+  if (!chromium) return 1;
 
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'turnpike-chromium-'));
-  // A browser still shutting down may write into it: retry, never throw.
-  const removeProfile = () => {
-    try {
-      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    } catch (e) {
-      diag('could not remove ' + profile + ': ' + e.message);
-    }
-  };
-  // Also on SIGTERM/SIGINT (playwright closes the browser, then exits).
-  process.on('exit', removeProfile);
-  let context = null;   // persistent context: closing it ends the browser
   let result = null;
-  let launchError = null;
   // The whole browser part is bounded, not only the gathering.
-  const hardMs = o.timeoutMs + 30000;
-  let aborted = false;
-  const hard = setTimeout(() => {
-    aborted = true;
-    ok(false, 'browser run finished within ' + hardMs + ' ms');
-    process.stdout.write('1..' + tapN + '\n');
-    // playwright-core kills the browser it launched when node exits.
-    if (context) context.close().catch(() => {});
-    setTimeout(() => process.exit(1), 3000).unref();
-  }, hardMs);
-  try {
-    // launchPersistentContext passes --user-data-dir=profile itself
-    // (playwright refuses that flag in args).
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: o.chromium,
-      headless: true,
-      args: o.ignoreCertErrors ? CHROMIUM_FLAGS.concat(['--ignore-certificate-errors'])
-        : CHROMIUM_FLAGS,
-      timeout: 15000,
-      handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
-    });
+  const { aborted, error: launchError } = await withChromium(chromium, {
+    executablePath: o.chromium,
+    args: o.ignoreCertErrors ? FLAGS.concat(['--ignore-certificate-errors']) : FLAGS,
+    persistent: true,   // closing the context ends the browser
+    hardMs: o.timeoutMs + 30000,
+  }, async (context) => {
     const page = context.pages()[0] || await context.newPage();
     page.on('console', (m) => diag('console.' + m.type() + ': ' + m.text()));
     page.on('pageerror', (e) => diag('pageerror: ' + e));
@@ -229,21 +162,13 @@ async function main() {
     result = await page.evaluate(gatherInPage,
       { url: o.url, user: o.user, pass: o.pass, timeoutMs: o.timeoutMs });
     result.browserVersion = version;
-  } catch (e) {
-    launchError = e;
-  } finally {
-    if (context) {
-      try { await context.close(); } catch (e) { diag('context.close: ' + e.message); }
-    }
-    clearTimeout(hard);
-    removeProfile();
-  }
+  });
   if (aborted) return 1;    // the hard timeout printed the TAP already
 
   if (launchError || !result) {
     ok(false, 'chromium ran RTCPeerConnection gathering',
       String(launchError && launchError.stack || launchError));
-    process.stdout.write('1..' + tapN + '\n');
+    plan();
     return 1;
   }
   process.stdout.write('# result ' + JSON.stringify(result) + '\n');
@@ -293,14 +218,8 @@ async function main() {
       'the 401 error names the TURN url ' + o.url, dump());
     ok(relays.length === 0, 'no relay candidate with the wrong password', dump());
   }
-  process.stdout.write('1..' + tapN + '\n');
-  return tapFailed ? 1 : 0;
+  plan();
+  return failures() ? 1 : 0;
 }
 
-// Exit at once: after a failed launch playwright would otherwise wait 30 s
-// for a graceful close; on exit it SIGKILLs the browser it started.
-main().then((rc) => process.exit(rc), (e) => {
-  ok(false, 'turn_gather ran without an exception', String(e && e.stack || e));
-  process.stdout.write('1..' + tapN + '\n');
-  process.exit(1);
-});
+run('turn_gather', main);

@@ -25,97 +25,29 @@ sys.path[:] = [p for p in sys.path
                os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
-import atexit  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import socket  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
+# The standard library's signal is loaded now (subprocess imports it), so
+# bench/ can go back on the path, at the end, for bench_common (which keeps
+# bench/ off the path while it imports the standard library itself).
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (  # noqa: E402
+    CLK_TCK, _stop, fmt, free_port, install_stop_handlers, load_avg, median,
+    raise_nofile_limit, ratio, spawn, tool_output, track, untrack,
+    wait_until)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 NODE_MODULES = os.path.join(REPO, 'tests', 'browser', 'node_modules')
-CLK_TCK = os.sysconf('SC_CLK_TCK')
 KINDS = ('turnpike', 'node')
 
-# ------------------------------------------------------------ process hygiene
-
-_children = {}          # pid -> Popen, everything we started and not reaped
-
-
-def _stop(p, grace=5.0):
-    """Stop one child by PID: SIGTERM, bounded wait, then SIGKILL."""
-    if p.poll() is None:
-        try:
-            os.kill(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    _children.pop(p.pid, None)
-
-
-def _stop_all():
-    for p in list(_children.values()):
-        _stop(p, grace=2.0)
-
-
-def _on_signal(signum, frame):
-    _stop_all()
-    sys.exit(128 + signum)
-
-
-def spawn(argv, log_path, env=None):
-    with open(log_path, 'ab') as log:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT, env=env)
-    _children[p.pid] = p
-    return p
-
 # ------------------------------------------------------------------ helpers
-
-
-def port_pool():
-    """Below the kernel's ephemeral range, so no client socket takes a port
-    between our check and the server's bind."""
-    try:
-        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
-            lo = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        lo = 32768
-    return 10000, max(lo - 1, 12000)
-
-
-def _bindable(port):
-    try:
-        for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            with socket.socket(socket.AF_INET, k) as s:
-                s.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-
-
-def free_port(taken):
-    lo, hi = port_pool()
-    for _ in range(500):
-        p = random.randint(lo, hi)
-        if p not in taken and _bindable(p):
-            taken.add(p)
-            return p
-    raise RuntimeError('no free port found')
 
 
 def http_answers(port, timeout=0.3):
@@ -130,29 +62,6 @@ def http_answers(port, timeout=0.3):
     except OSError:
         return False
 
-
-def wait_until(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def fmt(v, spec):
-    return '-' if v is None else format(v, spec)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return '-'
-    return '%.2f' % (a / b)
 
 # ------------------------------------------------------------------ servers
 
@@ -240,7 +149,7 @@ def run_generator(args, srv, mode, workdir, timeout):
     with open(log_path, 'ab') as log:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=log, env=env)
-        _children[p.pid] = p
+        track(p)
         try:
             out, _ = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -248,7 +157,7 @@ def run_generator(args, srv, mode, workdir, timeout):
             return {'ok': False, 'problems': ['generator timed out after '
                                               '%d s; log %s'
                                               % (timeout, log_path)]}
-        _children.pop(p.pid, None)
+        untrack(p)
     res = None
     for line in out.decode(errors='replace').splitlines():
         if line.startswith('# result '):
@@ -331,34 +240,21 @@ def main():
 
     # Servers and the generator inherit this: 2 sockets per idle
     # connection on one side or the other, plus the load's.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    want, hard = raise_nofile_limit()
     need = max(args.idle, 2 * max(pairs)) + 300
     if want < need:
         sys.exit('bench: open-file limit %d too low for %d connections'
                  % (want, need - 300))
 
-    atexit.register(_stop_all)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    install_stop_handlers()
 
     workdir = tempfile.mkdtemp(prefix='turnpike-sigbench-')
     taken = set()
     started = time.monotonic()
-    try:
-        ver = subprocess.run([args.turnpike, '--version'],
-                             capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    ver = tool_output([args.turnpike, '--version'])
+    if ver is None:
         ver = '?'
-    try:
-        rev = subprocess.run(['git', '-C', REPO, 'rev-parse', '--short',
-                              'HEAD'], capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ''
+    rev = tool_output(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']) or ''
     try:
         nver = subprocess.run([args.node, '--version'], capture_output=True,
                               text=True, timeout=5).stdout.strip()
@@ -370,7 +266,7 @@ def main():
           '%d CPUs, %s; load avg %s'
           % (ver or 'turnpike', rev or '?', nver, wsver, os.cpu_count(),
              platform.release(),
-             ' '.join(open('/proc/loadavg').read().split()[:3])))
+             load_avg()))
     print('load: closed-loop ping-pong, pairs %s x sizes %s B, %d msgs each '
           'way per pair per round, >= %d forwarded per phase; RSS with %d '
           'idle joined connections; %d run(s), median reported'

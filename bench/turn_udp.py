@@ -11,22 +11,26 @@ Everything runs on 127.0.0.1 with ports picked free at run time; every
 process it starts is stopped by PID; every wait is bounded.
 """
 
-import argparse
-import atexit
 import os
-import platform
-import re
-import resource
-import select
-import shutil
-import signal
-import socket
-import statistics
-import struct
-import subprocess
 import sys
-import tempfile
-import time
+
+# bench_common first: it imports the standard library's signal module before
+# bench/signal.py (next to this file, on sys.path) can shadow it.
+from bench_common import (  # noqa: E402
+    _stop, cpu_seconds, fmt, free_port, free_range, install_stop_handlers,
+    load_avg, median, raise_nofile_limit, ratio, rss_kib, spawn, tool_output,
+    track, wait_until)
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import select  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -34,96 +38,8 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
 import turn_client  # noqa: E402  (the repo's raw TURN client, stdlib only)
 
 USER, PASSWORD, REALM = 'u', 'p', 'bench'
-CLK_TCK = os.sysconf('SC_CLK_TCK')
-
-# ------------------------------------------------------------ process hygiene
-
-_children = {}          # pid -> Popen, everything we started and not reaped
-
-
-def _stop(p, grace=5.0):
-    """Stop one child by PID: SIGTERM, bounded wait, then SIGKILL."""
-    if p.poll() is None:
-        try:
-            os.kill(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=5)
-    _children.pop(p.pid, None)
-
-
-def _stop_all():
-    for p in list(_children.values()):
-        _stop(p, grace=2.0)
-
-
-def _on_signal(signum, frame):
-    _stop_all()
-    sys.exit(128 + signum)
-
-
-def spawn(argv, log_path):
-    with open(log_path, 'ab') as log:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT)
-    _children[p.pid] = p
-    return p
 
 # ------------------------------------------------------------------ helpers
-
-
-def port_pool():
-    """Below the kernel's ephemeral range, so no client socket takes a port
-    between our check and the server's bind (as tests/integration/lib.py)."""
-    try:
-        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
-            lo = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        lo = 32768
-    return 10000, max(lo - 1, 12000)
-
-
-def _bindable(port, kinds=(socket.SOCK_DGRAM, socket.SOCK_STREAM)):
-    try:
-        for k in kinds:
-            with socket.socket(socket.AF_INET, k) as s:
-                s.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-
-
-def free_port(taken):
-    import random
-    lo, hi = port_pool()
-    for _ in range(500):
-        p = random.randint(lo, hi)
-        if p not in taken and _bindable(p):
-            taken.add(p)
-            return p
-    raise RuntimeError('no free port found')
-
-
-def free_range(n, taken):
-    """n consecutive ports free for UDP (relay ports are UDP here)."""
-    import random
-    lo, hi = port_pool()
-    for _ in range(100):
-        a = random.randint(lo, hi - n)
-        rng = range(a, a + n)
-        if any(p in taken for p in rng):
-            continue
-        if all(_bindable(p, (socket.SOCK_DGRAM,)) for p in rng):
-            taken.update(rng)
-            return a, a + n - 1
-    raise RuntimeError('no free range of %d ports found' % n)
 
 
 def binding_ok(port, timeout=0.3):
@@ -149,35 +65,6 @@ def echo_ok(port, timeout=0.3):
         except OSError:
             return False
 
-
-def wait_until(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
-
-
-def cpu_seconds(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    # fields[0] is field 3 (state); utime, stime are fields 14, 15.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_kib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise RuntimeError('no VmRSS for pid %d' % pid)
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 # ------------------------------------------------------------------ servers
 
@@ -259,7 +146,7 @@ def run_uclient(args, srv, peer_port, length, workdir):
     lost = dropped = None
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _children[p.pid] = p
+    track(p)
     deadline = t0 + args.load_timeout
     timed_out = False
     buf = b''
@@ -371,16 +258,6 @@ def rss_per_allocation(args, srv):
 # -------------------------------------------------------------------- table
 
 
-def fmt(v, spec):
-    return '-' if v is None else format(v, spec)
-
-
-def ratio(a, b):
-    if a is None or b is None or b == 0:
-        return '-'
-    return '%.2f' % (a / b)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--runs', type=int, default=3)
@@ -419,36 +296,24 @@ def main():
     if args.relay_ports < args.allocs + 50:
         sys.exit('bench: --relay-ports must exceed --allocs')
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    want, hard = raise_nofile_limit()
     if min(want, hard) < args.allocs + 100:
         sys.exit('bench: open-file limit %d too low for %d allocations'
                  % (hard, args.allocs))
 
-    atexit.register(_stop_all)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    install_stop_handlers()
 
     workdir = tempfile.mkdtemp(prefix='turnpike-bench-')
     taken = set()
     started = time.monotonic()
-    try:
-        ver = subprocess.run([args.turnpike, '--version'], capture_output=True,
-                             text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    ver = tool_output([args.turnpike, '--version'])
+    if ver is None:
         ver = '?'
-    try:
-        rev = subprocess.run(['git', '-C', REPO, 'rev-parse', '--short',
-                              'HEAD'], capture_output=True, text=True,
-                             timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = ''
+    rev = tool_output(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']) or ''
     print('TURN/UDP bench: %s (%s), coturn %s; %d CPUs, %s; load avg %s'
           % (ver or 'turnpike', rev or '?', coturn_version(args.turnserver),
              os.cpu_count(), platform.release(),
-             ' '.join(open('/proc/loadavg').read().split()[:3])))
+             load_avg()))
     print('relay-threads=%d both; load: turnutils_uclient -m %d -n %d -z %d '
           '-c via echo peer (channels), %d run(s), median reported'
           % (args.threads, args.sessions, args.msgs, args.interval,

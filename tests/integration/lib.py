@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import glob
 import ipaddress
+import json
 import os
 import random
 import re
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 import zlib
 
 __all__ = [
@@ -45,7 +47,7 @@ __all__ = [
     'wait_pid_gone', 'tmpdir', 'read_text', 'LOG_LINE_RE',
     'StunMsg', 'build_request', 'parse_message', 'udp_request', 'udp_exchange',
     'tcp_connect', 'tcp_read_message', 'tcp_closed', 'binding_ok',
-    'stunclient', 'stun3489', 'sanitizer_report',
+    'stunclient', 'stun3489', 'sanitizer_report', 'node_bin', 'run_node_tap',
     'BINDING_REQUEST', 'BINDING_SUCCESS', 'BINDING_ERROR', 'MAGIC_COOKIE',
     'ATTR_MAPPED_ADDRESS', 'ATTR_XOR_MAPPED_ADDRESS', 'ATTR_ERROR_CODE',
     'ATTR_UNKNOWN_ATTRIBUTES', 'ATTR_SOFTWARE', 'ATTR_FINGERPRINT',
@@ -190,6 +192,125 @@ def tmpdir(prefix='t'):
                          if not _failed else
                          sys.stderr.write('test files kept in %s\n' % _tmproot))
     return tempfile.mkdtemp(prefix=prefix + '-', dir=_tmproot)
+
+
+# ------------------------------------------------------- Node TAP drivers
+
+_TAP_RE = re.compile(r'^(not )?ok\b\s*\d*\s*-?\s*(.*)$')
+_PLAN_RE = re.compile(r'^1\.\.(\d+)\s*$')
+
+
+def node_bin():
+    """Path of node, or None."""
+    return shutil.which('node') or ('/usr/bin/node'
+                                    if os.access('/usr/bin/node', os.X_OK)
+                                    else None)
+
+
+def run_node_tap(script, args, timeout, label, env=None, name=None,
+                 summary='separate'):
+    """Run a Node TAP driver (tests/browser/*.js) and make its assertions ours.
+
+    Runs `node script args...` with cwd the script's directory and the
+    environment os.environ updated with `env`, in this test's process group
+    (so tests/run.py's timeout reaches node; Chromium exits when node's pipe
+    to it closes).  After `timeout` seconds node gets SIGTERM, 5 s later
+    SIGKILL.
+
+    Each `ok N - x` / `not ok N - x` line becomes check('label: x'); the `#`
+    lines after a `not ok` are that check's detail, other `#` lines become
+    diag('label: ...'); `# result JSON` is parsed (not echoed).  Then checks
+    on the run itself, naming it `name` (default: the script's file name):
+    summary='separate' adds three (finished within the timeout; printed a
+    plan matching its assertions; exit status 1 iff one failed, else 0),
+    summary='combined' one (finished within the timeout with a matching plan).
+
+    Returns a namespace: result (the `# result` dict or None), plan, n,
+    failed, returncode, timed_out, elapsed, out, err."""
+    name = name or os.path.basename(script)
+    cmd = [node_bin(), script] + list(args)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    diag('%s: %s' % (label, ' '.join(str(c) for c in cmd)))
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=full_env,
+                         cwd=os.path.dirname(os.path.abspath(script)))
+    timed_out = False
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        p.send_signal(signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+    elapsed = time.monotonic() - t0
+    diag('%s: %s took %.1f s' % (label, name, elapsed))
+    out = out.decode('utf-8', 'replace')
+    err = err.decode('utf-8', 'replace')
+    result = None
+    plan = None
+    n = failed = 0
+    pending = None          # (name, ok): `#` lines after `not ok` belong to it
+    details = []
+
+    def flush():
+        nonlocal pending
+        if pending:
+            check('%s: %s' % (label, pending[0]), pending[1], '\n'.join(details))
+        pending = None
+        del details[:]
+
+    for line in out.splitlines():
+        m = _TAP_RE.match(line)
+        if m:
+            flush()
+            n += 1
+            failed += bool(m.group(1))
+            pending = (m.group(2).replace('\\#', '#'), not m.group(1))
+            if pending[1]:
+                flush()         # a pass: nothing to collect, keep the order
+            continue
+        m = _PLAN_RE.match(line)
+        if m:
+            flush()
+            plan = int(m.group(1))
+            continue
+        if line.startswith('# result '):
+            try:
+                result = json.loads(line[len('# result '):])
+            except ValueError as e:
+                diag('%s: unparsable result line: %s' % (label, e))
+            continue
+        if line.startswith('#'):
+            if pending and not pending[1]:
+                details.append(line[1:].strip())
+            else:
+                diag('%s: %s' % (label, line[1:].strip()))
+    flush()
+    plan_ok = plan is not None and plan == n and n > 0
+    if summary == 'combined':
+        check('%s: %s finished (exit %s, plan %s of %d)'
+              % (label, name, p.returncode, plan, n),
+              not timed_out and plan_ok,
+              lambda: 'stdout tail:\n' + out[-2000:] + '\nstderr tail:\n' +
+              err[-2000:])
+    else:
+        check('%s: %s finished within %ds' % (label, name, timeout),
+              not timed_out, err[-2000:])
+        check('%s: %s printed a plan matching its %d assertions'
+              % (label, name, n), plan_ok,
+              'plan %r\nstdout:\n%s\nstderr:\n%s'
+              % (plan, out[-2000:], err[-2000:]))
+        check('%s: %s exit status %s' % (label, name, 1 if failed else 0),
+              p.returncode == (1 if failed else 0),
+              'exit status %r\nstderr:\n%s' % (p.returncode, err[-2000:]))
+    return types.SimpleNamespace(result=result, plan=plan, n=n, failed=failed,
+                                 returncode=p.returncode, timed_out=timed_out,
+                                 elapsed=elapsed, out=out, err=err)
 
 
 def read_text(path):

@@ -26,11 +26,8 @@ Needs /usr/bin/chromium, node and tests/browser/node_modules (`make check`
 installs them through scripts/deps.sh test); without them the test fails with
 the reason, it never skips."""
 
-import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 
 from lib import *
@@ -45,17 +42,9 @@ GATHER_TIMEOUT_MS = 15000
 # this is the last resort above that.
 NODE_TIMEOUT = GATHER_TIMEOUT_MS / 1000 + 35
 
-TAP_RE = re.compile(r'^(not )?ok\b\s*\d*\s*-?\s*(.*)$')
-PLAN_RE = re.compile(r'^1\.\.(\d+)\s*$')
 ALLOC_RE = re.compile(r'turn allocate ok relay=(\S+):(\d+)')
 # conn.c: `conn=ID peer=IP:PORT tls close reason=...` (or tcp).
 CLOSE_RE = re.compile(r'peer=127\.0\.0\.1:(\d+) (tcp|tls) close\b')
-
-
-def node_bin():
-    return shutil.which('node') or ('/usr/bin/node'
-                                    if os.access('/usr/bin/node', os.X_OK)
-                                    else None)
 
 
 def prerequisites():
@@ -78,76 +67,13 @@ def prerequisites():
 def run_gather(label, url, user, password, expect, extra=()):
     """Run turn_gather.js, forward its TAP assertions as ours (prefixed with
     label); return its parsed result dict (or None)."""
-    cmd = [node_bin(), GATHER_JS, '--url', url, '--user', user,
-           '--pass', password, '--expect', expect,
-           '--timeout-ms', str(GATHER_TIMEOUT_MS)] + list(extra)
-    env = dict(os.environ)
     # Chromium's and playwright's scratch files land in this test's temp root.
-    env['TMPDIR'] = tmpdir('browser')
-    diag('%s: %s' % (label, ' '.join(cmd)))
-    # Same process group as this test: tests/run.py's timeout reaches node;
-    # Chromium (its own group) exits when node's pipe to it closes.
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, cwd=BROWSER_DIR)
-    timed_out = False
-    try:
-        out, err = p.communicate(timeout=NODE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        p.send_signal(signal.SIGTERM)
-        try:
-            out, err = p.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-    out = out.decode('utf-8', 'replace')
-    err = err.decode('utf-8', 'replace')
-    result = None
-    plan = None
-    n = failed = 0
-    pending = None          # (name, ok): diag lines after `not ok` belong to it
-    details = []
-
-    def flush():
-        nonlocal pending
-        if pending:
-            check('%s: %s' % (label, pending[0]), pending[1], '\n'.join(details))
-        pending = None
-        del details[:]
-
-    for line in out.splitlines():
-        m = TAP_RE.match(line)
-        if m:
-            flush()
-            n += 1
-            failed += bool(m.group(1))
-            pending = (m.group(2), not m.group(1))
-            continue
-        m = PLAN_RE.match(line)
-        if m:
-            flush()
-            plan = int(m.group(1))
-            continue
-        if line.startswith('# result '):
-            try:
-                result = json.loads(line[len('# result '):])
-            except ValueError as e:
-                diag('%s: unparsable result line: %s' % (label, e))
-        if line.startswith('#'):
-            if pending and not pending[1]:
-                details.append(line[1:].strip())
-            else:
-                diag('%s: %s' % (label, line[1:].strip()))
-    flush()
-    check('%s: turn_gather.js finished within %ds' % (label, NODE_TIMEOUT),
-          not timed_out, err[-2000:])
-    check('%s: turn_gather.js printed a plan matching its %d assertions'
-          % (label, n), plan is not None and plan == n and n > 0,
-          'plan %r\nstdout:\n%s\nstderr:\n%s' % (plan, out[-2000:], err[-2000:]))
-    check('%s: turn_gather.js exit status %s' % (label, 1 if failed else 0),
-          p.returncode == (1 if failed else 0),
-          'exit status %r\nstderr:\n%s' % (p.returncode, err[-2000:]))
-    return result
+    return run_node_tap(GATHER_JS,
+                        ['--url', url, '--user', user, '--pass', password,
+                         '--expect', expect,
+                         '--timeout-ms', str(GATHER_TIMEOUT_MS)] + list(extra),
+                        NODE_TIMEOUT, label,
+                        env={'TMPDIR': tmpdir('browser')}).result
 
 
 @test

@@ -30,11 +30,8 @@ the test fails with the reason, it never skips."""
 
 import functools
 import http.server
-import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import threading
 import urllib.parse
@@ -54,8 +51,6 @@ STEP_TIMEOUT_MS = 15000
 # call_test.js bounds itself (4 steps + 20 s); this is the last resort.
 NODE_TIMEOUT = 4 * STEP_TIMEOUT_MS / 1000 + 30
 
-TAP_RE = re.compile(r'^(not )?ok\b\s*\d*\s*-?\s*(.*)$')
-PLAN_RE = re.compile(r'^1\.\.(\d+)\s*$')
 # turn_allocate.c: `alloc=ID client=IP:PORT transport=udp|tcp user=NAME turn
 # allocate ok relay=IP:PORT ...`
 ALLOC_RE = re.compile(r'client=(\S+) transport=(\S+) user=(\S*) '
@@ -63,12 +58,6 @@ ALLOC_RE = re.compile(r'client=(\S+) transport=(\S+) user=(\S*) '
 # conn.c: `conn=ID peer=IP:PORT tls close reason=...` (or tcp).
 CLOSE_RE = re.compile(r'peer=127\.0\.0\.1:(\d+) (tcp|tls) close\b')
 REST_USER_RE = re.compile(r'^\d{9,}:\S+$')
-
-
-def node_bin():
-    return shutil.which('node') or ('/usr/bin/node'
-                                    if os.access('/usr/bin/node', os.X_OK)
-                                    else None)
 
 
 def prerequisites():
@@ -91,79 +80,12 @@ def prerequisites():
 def run_driver(label, args):
     """Run call_test.js, forward its TAP assertions as ours (prefixed with
     label); return its `# result` dict (or None)."""
-    cmd = [node_bin(), CALL_JS, '--timeout-ms', str(STEP_TIMEOUT_MS)] + \
-        list(args)
-    env = dict(os.environ)
     # Chromium's profile and playwright's scratch files land in this test's
     # temp root.
-    env['TMPDIR'] = tmpdir('browser')
-    diag('%s: %s' % (label, ' '.join(cmd)))
-    # Same process group as this test: tests/run.py's timeout reaches node;
-    # Chromium exits when node's pipe to it closes.
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, cwd=BROWSER_DIR)
-    timed_out = False
-    try:
-        out, err = p.communicate(timeout=NODE_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        p.send_signal(signal.SIGTERM)
-        try:
-            out, err = p.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-    out = out.decode('utf-8', 'replace')
-    err = err.decode('utf-8', 'replace')
-    result = None
-    plan = None
-    n = failed = 0
-    pending = None          # (name, ok): diag lines after `not ok` belong to it
-    details = []
-
-    def flush():
-        nonlocal pending
-        if pending:
-            check('%s: %s' % (label, pending[0]), pending[1], '\n'.join(details))
-        pending = None
-        del details[:]
-
-    for line in out.splitlines():
-        m = TAP_RE.match(line)
-        if m:
-            flush()
-            n += 1
-            failed += bool(m.group(1))
-            pending = (m.group(2), not m.group(1))
-            if pending[1]:
-                flush()         # a pass: nothing to collect, keep the order
-            continue
-        m = PLAN_RE.match(line)
-        if m:
-            flush()
-            plan = int(m.group(1))
-            continue
-        if line.startswith('# result '):
-            try:
-                result = json.loads(line[len('# result '):])
-            except ValueError as e:
-                diag('%s: unparsable result line: %s' % (label, e))
-            continue
-        if line.startswith('#'):
-            if pending and not pending[1]:
-                details.append(line[1:].strip())
-            else:
-                diag('%s: %s' % (label, line[1:].strip()))
-    flush()
-    check('%s: call_test.js finished within %ds' % (label, NODE_TIMEOUT),
-          not timed_out, err[-2000:])
-    check('%s: call_test.js printed a plan matching its %d assertions'
-          % (label, n), plan is not None and plan == n and n > 0,
-          'plan %r\nstdout:\n%s\nstderr:\n%s' % (plan, out[-2000:], err[-2000:]))
-    check('%s: call_test.js exit status %s' % (label, 1 if failed else 0),
-          p.returncode == (1 if failed else 0),
-          'exit status %r\nstderr:\n%s' % (p.returncode, err[-2000:]))
-    return result
+    return run_node_tap(CALL_JS,
+                        ['--timeout-ms', str(STEP_TIMEOUT_MS)] + list(args),
+                        NODE_TIMEOUT, label,
+                        env={'TMPDIR': tmpdir('browser')}).result
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

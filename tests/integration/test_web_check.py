@@ -32,12 +32,9 @@ import http.client
 import json
 import os
 import re
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import time
 
 from lib import *
 
@@ -50,16 +47,8 @@ CHROMIUM = '/usr/bin/chromium'
 PAGE_TIMEOUT_MS = 20000
 NODE_TIMEOUT = 2 * PAGE_TIMEOUT_MS / 1000 + 35      # above check_page.js's own bound
 
-TAP_RE = re.compile(r'^(not )?ok\b\s*\d*\s*-?\s*(.*)$')
-PLAN_RE = re.compile(r'^1\.\.(\d+)\s*$')
 
 # --------------------------------------------------------------- helpers
-
-
-def node_bin():
-    return shutil.which('node') or ('/usr/bin/node'
-                                    if os.access('/usr/bin/node', os.X_OK)
-                                    else None)
 
 
 def browser_ready():
@@ -150,71 +139,11 @@ def raw_get(port, target, timeout=5):
 def run_page(label, args, timeout=NODE_TIMEOUT):
     """Run check_page.js; its TAP assertions become ours (prefixed with
     label).  Returns the parsed `# result` JSON or None."""
-    cmd = [node_bin(), CHECK_JS] + list(args) + ['--timeout-ms',
-                                                 str(PAGE_TIMEOUT_MS)]
-    env = dict(os.environ)
-    env['TMPDIR'] = tmpdir('browser')      # chromium profile and scratch
-    diag('%s: %s' % (label, ' '.join(cmd)))
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, cwd=BROWSER_DIR)
-    timed_out = False
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        p.send_signal(signal.SIGTERM)
-        try:
-            out, err = p.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-    diag('%s: browser run took %.1f s' % (label, time.monotonic() - t0))
-    out = out.decode('utf-8', 'replace')
-    err = err.decode('utf-8', 'replace')
-    result = None
-    plan = None
-    n = 0
-    pending = None
-    details = []
-
-    def flush():
-        nonlocal pending
-        if pending:
-            check('%s: %s' % (label, pending[0]), pending[1], '\n'.join(details))
-        pending = None
-        del details[:]
-
-    for line in out.splitlines():
-        m = TAP_RE.match(line)
-        if m:
-            flush()
-            n += 1
-            pending = (m.group(2).replace('\\#', '#'), m.group(1) is None)
-            continue
-        if line.startswith('# result '):
-            try:
-                result = json.loads(line[len('# result '):])
-            except ValueError:
-                pass
-            continue
-        m = PLAN_RE.match(line)
-        if m:
-            flush()
-            plan = int(m.group(1))
-            continue
-        if line.startswith('# '):
-            if pending and not pending[1]:
-                details.append(line[2:])
-            else:
-                diag('%s: %s' % (label, line[2:]))
-    flush()
-    check('%s: check_page.js finished (exit %s, plan %s of %d)' %
-          (label, p.returncode, plan, n),
-          not timed_out and plan is not None and plan == n and n > 0,
-          lambda: 'stdout tail:\n' + out[-2000:] + '\nstderr tail:\n' +
-          err[-2000:])
-    return result
+    return run_node_tap(CHECK_JS,
+                        list(args) + ['--timeout-ms', str(PAGE_TIMEOUT_MS)],
+                        timeout, label,
+                        env={'TMPDIR': tmpdir('browser')},  # chromium profile
+                        summary='combined').result
 
 
 # ----------------------------------------------------------------- tests

@@ -1,0 +1,205 @@
+"""Helpers shared by bench/turn_udp.py and bench/signal.py.
+
+Process hygiene (children stopped by PID, bounded waits), free loopback
+ports, /proc readings, medians and table formatting.  Stdlib only.
+"""
+
+import os
+import sys
+
+# bench/signal.py sits next to this file: with bench/ on the module path (it
+# is sys.path[0] when bench/turn_udp.py runs) `import signal` would load it
+# instead of the standard library's module.  Import the stdlib modules with
+# bench/ off the path; once `signal` is in sys.modules, later imports of it
+# (subprocess's, the scripts' own) get the right one.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_saved_path = sys.path[:]
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
+try:
+    import random  # noqa: E402
+    import signal  # noqa: E402
+    import socket  # noqa: E402
+    import statistics  # noqa: E402
+    import subprocess  # noqa: E402
+    import time  # noqa: E402
+finally:
+    sys.path[:] = _saved_path
+
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+# ------------------------------------------------------------ process hygiene
+
+_children = {}          # pid -> Popen, everything we started and not reaped
+
+
+def track(p):
+    """Remember a child started elsewhere so _stop_all() reaches it."""
+    _children[p.pid] = p
+    return p
+
+
+def untrack(p):
+    _children.pop(p.pid, None)
+
+
+def _stop(p, grace=5.0):
+    """Stop one child by PID: SIGTERM, bounded wait, then SIGKILL."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=5)
+    _children.pop(p.pid, None)
+
+
+def _stop_all():
+    for p in list(_children.values()):
+        _stop(p, grace=2.0)
+
+
+def _on_signal(signum, frame):
+    _stop_all()
+    sys.exit(128 + signum)
+
+
+def install_stop_handlers():
+    """Stop every tracked child at exit, on SIGTERM and on SIGINT."""
+    import atexit
+    atexit.register(_stop_all)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+
+def spawn(argv, log_path, env=None):
+    """Start argv with stdout and stderr appended to log_path; tracked."""
+    with open(log_path, 'ab') as log:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, env=env)
+    return track(p)
+
+# ------------------------------------------------------------------ ports
+
+
+def port_pool():
+    """Below the kernel's ephemeral range, so no client socket takes a port
+    between our check and the server's bind (as tests/integration/lib.py)."""
+    try:
+        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        lo = 32768
+    return 10000, max(lo - 1, 12000)
+
+
+def _bindable(port, kinds=(socket.SOCK_DGRAM, socket.SOCK_STREAM)):
+    try:
+        for k in kinds:
+            with socket.socket(socket.AF_INET, k) as s:
+                s.bind(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
+
+
+def free_port(taken):
+    """A port free for UDP and TCP on 127.0.0.1, not in taken (added)."""
+    lo, hi = port_pool()
+    for _ in range(500):
+        p = random.randint(lo, hi)
+        if p not in taken and _bindable(p):
+            taken.add(p)
+            return p
+    raise RuntimeError('no free port found')
+
+
+def free_range(n, taken):
+    """n consecutive ports free for UDP (relay ports are UDP here)."""
+    lo, hi = port_pool()
+    for _ in range(100):
+        a = random.randint(lo, hi - n)
+        rng = range(a, a + n)
+        if any(p in taken for p in rng):
+            continue
+        if all(_bindable(p, (socket.SOCK_DGRAM,)) for p in rng):
+            taken.update(rng)
+            return a, a + n - 1
+    raise RuntimeError('no free range of %d ports found' % n)
+
+
+def wait_until(pred, timeout, step=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+# ------------------------------------------------------------------ /proc
+
+
+def cpu_seconds(pid):
+    """utime + stime of the whole process (all threads), in seconds."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    # fields[0] is field 3 (state); utime, stime are fields 14, 15.
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise RuntimeError('no VmRSS for pid %d' % pid)
+
+
+def raise_nofile_limit():
+    """Raise the soft open-file limit to the hard one (65536 if unlimited);
+    returns (the limit wanted, the hard limit)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want, hard
+
+# ------------------------------------------------------------------ versions
+
+
+def tool_output(argv, timeout=5):
+    """A tool's stripped stdout ('' when empty), or None if it did not run."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def load_avg():
+    with open('/proc/loadavg') as f:
+        return ' '.join(f.read().split()[:3])
+
+# -------------------------------------------------------------------- table
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(v, spec):
+    return '-' if v is None else format(v, spec)
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return '-'
+    return '%.2f' % (a / b)

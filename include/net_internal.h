@@ -118,6 +118,7 @@ int	 sock_udp_bind(const struct sockaddr_storage *, const char *device,
 	    bool first);
 int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device,
 	    bool first);
+int	 sock_peek_first(int fd, uint8_t *first, const char **why);
 
 /* udp.c */
 int	 udp_open(struct worker *, struct net_udp *,

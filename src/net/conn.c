@@ -386,18 +386,17 @@ static void
 conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	const char	*why;
 	uint8_t		 first;
-	ssize_t		 n;
+	int		 rc;
 
 	if (what & EV_TIMEOUT) {
 		conn_close(c, "sniff-timeout");
 		return;
 	}
-	n = recv(fd, &first, 1, MSG_PEEK);
-	if (n <= 0) {
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		conn_close(c, n == 0 ? "eof" : "error");
+	if ((rc = sock_peek_first(fd, &first, &why)) <= 0) {
+		if (rc == -1)
+			conn_close(c, why);
 		return;
 	}
 	event_free(c->sniff);

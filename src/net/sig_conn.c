@@ -30,6 +30,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "sig.h"
+#include "net_internal.h"
 #include "sig_internal.h"
 #include "ws.h"
 #include "xmalloc.h"
@@ -442,17 +443,17 @@ static void
 sconn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sconn	*c = arg;
+	const char	*why;
 	uint8_t		 first;
-	ssize_t		 n;
+	int		 rc;
 
 	if (what & EV_TIMEOUT) {
 		sconn_drop(c, "sniff-timeout");
 		return;
 	}
-	if ((n = recv(fd, &first, 1, MSG_PEEK)) <= 0) {
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		sconn_drop(c, "eof");
+	if ((rc = sock_peek_first(fd, &first, &why)) <= 0) {
+		if (rc == -1)
+			sconn_drop(c, why);
 		return;
 	}
 	event_free(c->sniff);

@@ -121,3 +121,21 @@ sock_tcp_listen(const struct sockaddr_storage *ss, const char *device,
 	}
 	return fd;
 }
+
+/*
+ * The first byte waiting on a new connection, left in place (MSG_PEEK):
+ * it tells TLS from the rest. Returns 1 with *first set, 0 when there is
+ * nothing yet (try again on the next event), or -1 with *why set.
+ */
+int
+sock_peek_first(int fd, uint8_t *first, const char **why)
+{
+	ssize_t	n = recv(fd, first, 1, MSG_PEEK);
+
+	if (n == 1)
+		return 1;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	*why = n == 0 ? "eof" : "error";
+	return -1;
+}

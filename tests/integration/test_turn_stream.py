@@ -5,14 +5,13 @@ credentials over every transport."""
 import base64
 import hashlib
 import hmac
-import re
 import socket
 import ssl
 import subprocess
 import time
 
 from lib import *
-from turn_client import TurnClient
+from turn_client import EchoPeer, TurnClient, uclient
 
 USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
 
@@ -40,46 +39,17 @@ def start(extra=(), tls=True):
     return Server(args + list(extra)), port, tport
 
 
-def uclient(port, args, user=USER, password=PASSWORD, timeout=60):
-    cmd = ['turnutils_uclient', '-p', str(port), '-u', user, '-w', password
-           ] + list(args) + ['127.0.0.1']
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout, start_new_session=True)
-        rc, out = p.returncode, (p.stdout + p.stderr).decode('utf-8', 'replace')
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, ((e.stdout or b'') + (e.stderr or b'')).decode(
-            'utf-8', 'replace')
-    m = re.findall(r'tot_send_msgs=(\d+), tot_recv_msgs=(\d+)', out)
-    lost = re.search(r'Total lost packets (\d+)', out)
-    return rc, out, (int(m[-1][0]), int(m[-1][1])) if m else None, \
-        int(lost.group(1)) if lost else None
-
-
-def relayed(name, port, args, **kw):
-    rc, out, counts, lost = uclient(port, args, **kw)
+def relayed(name, port, args, user=USER, password=PASSWORD):
+    rc, out, st = uclient(port, user, password, args)
     check('%s: exit 0, every message back, zero loss' % name,
-          rc == 0 and counts is not None and counts[0] >= 20 and
-          counts[0] == counts[1] and lost == 0,
-          lambda: 'rc=%r counts=%r lost=%r\n%s' % (rc, counts, lost,
-                                                   out[-1500:]))
+          rc == 0 and st.get('sent', 0) >= 20 and
+          st.get('sent') == st.get('recv') and st.get('lost') == 0,
+          lambda: 'rc=%r stats=%r\n%s' % (rc, st, out[-1500:]))
     return rc == 0
 
 
-class Peer:
-    def __init__(self):
-        self.port = free_port('udp')
-        self.proc = subprocess.Popen(
-            ['turnutils_peer', '-L', '127.0.0.1', '-p', str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait(5)
+def echo_peer():
+    return EchoPeer(free_port('udp'))
 
 
 def tls_binding(port):
@@ -97,7 +67,7 @@ def tls_binding(port):
 @test
 def tcp_and_tls_relaying():
     srv, port, tport = start()
-    with srv, Peer() as peer:
+    with srv, echo_peer() as peer:
         to_peer = ['-e', '127.0.0.1', '-r', str(peer.port), '-n', '30']
         relayed('TCP to an echo peer', port, ['-t'] + to_peer)
         relayed('TCP client to client', port, ['-t', '-y', '-n', '30'])
@@ -172,7 +142,7 @@ def rest_credentials_everywhere():
     srv, port, tport = start(['--use-auth-secret', '--static-auth-secret',
                               'new-secret', '--static-auth-secret',
                               'old-secret'])
-    with srv, Peer() as peer:
+    with srv, echo_peer() as peer:
         to_peer = ['-e', '127.0.0.1', '-r', str(peer.port), '-n', '20']
         name, pw = rest_credentials('new-secret')
         relayed('REST credential over UDP', port, to_peer, user=name,

@@ -1,12 +1,10 @@
 """TURN over UDP (RFC 8656) against coturn's turnutils_uclient and
 turnutils_peer, plus a raw client for the exact error codes."""
 
-import re
-import subprocess
-
 from lib import *
-from turn_client import (TurnClient, A_RELAYED, A_XOR_MAPPED, A_LIFETIME,
-                         parse_xor_addr as parse)
+from turn_client import (TurnClient, EchoPeer, A_RELAYED, A_XOR_MAPPED,
+                         A_LIFETIME, parse_xor_addr as parse,
+                         uclient as turn_uclient)
 
 USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
 
@@ -21,42 +19,11 @@ def start(extra=(), nports=32):
 
 
 def uclient(port, args, password=PASSWORD, timeout=60):
-    """turnutils_uclient against 127.0.0.1:port: (rc, output, stats)."""
-    cmd = ['turnutils_uclient', '-p', str(port), '-u', USER, '-w', password,
-           ] + list(args) + ['127.0.0.1']
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout, start_new_session=True)
-        rc, out = p.returncode, (p.stdout + p.stderr).decode('utf-8', 'replace')
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, ((e.stdout or b'') + (e.stderr or b'')).decode(
-            'utf-8', 'replace')
-    stats = {}
-    m = re.findall(r'tot_send_msgs=(\d+), tot_recv_msgs=(\d+)', out)
-    if m:
-        stats['sent'], stats['recv'] = int(m[-1][0]), int(m[-1][1])
-    m = re.search(r'Total lost packets (\d+)', out)
-    if m:
-        stats['lost'] = int(m.group(1))
-    return rc, out, stats
+    return turn_uclient(port, USER, password, args, timeout)
 
 
-class Peer:
-    """turnutils_peer: a UDP echo peer on 127.0.0.1."""
-
-    def __init__(self):
-        self.port = free_port('udp')
-        self.proc = subprocess.Popen(
-            ['turnutils_peer', '-L', '127.0.0.1', '-p', str(self.port)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait(5)
+def echo_peer():
+    return EchoPeer(free_port('udp'))
 
 
 def relayed_ok(name, rc, out, stats, want):
@@ -72,7 +39,7 @@ def relayed_ok(name, rc, out, stats, want):
 @test
 def uclient_modes():
     srv, port, _ = start(['--allow-loopback-peers'])
-    with srv, Peer() as peer:
+    with srv, echo_peer() as peer:
         to_peer = ['-e', '127.0.0.1', '-r', str(peer.port)]
         rc, out, st = uclient(port, to_peer + ['-n', '40', '-m', '3'])
         relayed_ok('channels to an echo peer, 3 sessions', rc, out, st, 120)
@@ -90,7 +57,7 @@ def uclient_modes():
 @test
 def wrong_password():
     srv, port, _ = start(['--allow-loopback-peers'])
-    with srv, Peer() as peer:
+    with srv, echo_peer() as peer:
         rc, out, _ = uclient(port, ['-e', '127.0.0.1', '-r', str(peer.port),
                                     '-n', '5'], password='wrong')
         check('uclient with a wrong password fails', rc not in (0, None), out)

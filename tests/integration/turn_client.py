@@ -6,6 +6,8 @@ USERNAME, REALM, NONCE and MESSAGE-INTEGRITY keyed by MD5(user:realm:pass).
 """
 
 import hashlib
+import re
+import subprocess
 import hmac
 import os
 import socket
@@ -180,3 +182,44 @@ class TurnClient:
         return self.request(CHANNEL_BIND, [
             (A_CHANNEL, struct.pack('!HH', chan, 0)),
             (A_PEER, lambda txid: xor_addr(host, port, txid))])
+
+
+def uclient(port, user, password, args, timeout=60):
+    """coturn's turnutils_uclient against 127.0.0.1:port: (rc, output,
+    stats) with stats 'sent', 'recv' and 'lost' when it printed them; rc
+    is None when it did not finish in time."""
+    cmd = ['turnutils_uclient', '-p', str(port), '-u', user, '-w',
+           password] + list(args) + ['127.0.0.1']
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout, start_new_session=True)
+        rc, out = p.returncode, (p.stdout + p.stderr).decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired as e:
+        rc, out = None, ((e.stdout or b'') + (e.stderr or b'')).decode(
+            'utf-8', 'replace')
+    stats = {}
+    m = re.findall(r'tot_send_msgs=(\d+), tot_recv_msgs=(\d+)', out)
+    if m:
+        stats['sent'], stats['recv'] = int(m[-1][0]), int(m[-1][1])
+    m = re.search(r'Total lost packets (\d+)', out)
+    if m:
+        stats['lost'] = int(m.group(1))
+    return rc, out, stats
+
+
+class EchoPeer:
+    """turnutils_peer: a UDP echo peer on 127.0.0.1:port, stopped by PID."""
+
+    def __init__(self, port):
+        self.port = port
+        self.proc = subprocess.Popen(
+            ['turnutils_peer', '-L', '127.0.0.1', '-p', str(port)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait(5)

@@ -373,6 +373,12 @@ turn_request(struct turn_ctx *c, const struct turn_req *r,
 	case STUN_METHOD_BINDING:
 		if (c->sh->cfg->no_stun)
 			return 0;
+		if (c->sh->cfg->log_binding) {	/* opt-in: cheap to flood */
+			char	client[ADDR_STRLEN];
+
+			log_info("client=%s stun binding", addr_format(r->client,
+			    true, client, sizeof(client)));
+		}
 		return turn_binding(c, r, m, out, cap);
 	case STUN_METHOD_ALLOCATE:
 	case STUN_METHOD_REFRESH:

@@ -297,4 +297,21 @@ def no_stun_drops_binding():
         check('--no-stun: server still running', srv.alive())
 
 
+@test
+def log_binding_logs_each_request():
+    srv, port = server('--log-binding', hosts=('127.0.0.1',))
+    with srv:
+        req, txid = build_request()
+        check('binding answered', is_success(parse_message(
+            udp_request('127.0.0.1', port, req)), txid))
+        check('log-binding: a "stun binding" line with the client',
+              wait_for(lambda: 'client=127.0.0.1:' in srv.output() and
+                       'stun binding' in srv.output(), 5), srv.output()[-800:])
+    srv, port = server(hosts=('127.0.0.1',))
+    with srv:
+        udp_request('127.0.0.1', port, build_request()[0])
+        check('without log-binding no such line',
+              'stun binding' not in srv.output())
+
+
 done()

@@ -186,6 +186,17 @@ def ipv6_relays():
 
 
 @test
+def no_udp_relay_refuses_allocations():
+    srv, port, _ = start(['--no-udp-relay'])
+    with srv:
+        c = TurnClient(('127.0.0.1', port), USER, PASSWORD)
+        m = c.allocate()
+        c.close()
+        check('no-udp-relay: an Allocate for UDP gets 442',
+              m is not None and m.code == 442, m and m.code)
+
+
+@test
 def port_exhaustion():
     srv, port, (lo, hi) = start(nports=3)
     with srv:

@@ -65,7 +65,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(O)/tests/replay_%)
 
-.PHONY: all run check test-build fuzz clean distclean bench
+# The benchmark's own load generators (bench/loadgen/, bench/README.md):
+# every bench/loadgen/*.c but lg_util.c is one program, linked with
+# lg_util.o and the library (they use its STUN codec).
+BENCH_SRC := $(filter-out bench/loadgen/lg_util.c,$(sort $(wildcard bench/loadgen/*.c)))
+BENCH_BIN := $(BENCH_SRC:bench/loadgen/%.c=$(O)/bench/%)
+
+.PHONY: all run check test-build fuzz clean distclean bench bench-tools
 all: config.mk $(BINDIR)/turnpike $(BINDIR)/turnpike-admin
 
 $(O)/%.o: %.c config.mk
@@ -96,8 +102,14 @@ $(O)/tests/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
 
+$(O)/bench/%: $(O)/bench/loadgen/%.o $(O)/bench/loadgen/lg_util.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_ALL)
+
+bench-tools: all $(BENCH_BIN)
+
 test-build: all $(BINDIR)/turnpike $(BINDIR)/turnpike-admin $(UNIT_BIN) \
-	$(REPLAY_BIN)
+	$(REPLAY_BIN) $(BENCH_BIN)
 
 run: all
 	./scripts/run-local.sh $(BINDIR)/turnpike
@@ -112,7 +124,7 @@ check: config.mk
 	/usr/bin/python3 tests/run.py --build build/asan
 
 # TURN/UDP benchmark against coturn (bench/README.md); not a test.
-bench: all
+bench: bench-tools
 	./scripts/deps.sh test
 	/usr/bin/python3 bench/turn_udp.py
 	/usr/bin/python3 bench/signal.py
@@ -134,4 +146,5 @@ distclean: clean
 	rm -rf config.mk config_auto.h config_auto.h.in config.log \
 	  config.status configure autom4te.cache aclocal.m4 config_auto.h.in~
 
--include $(LIB_OBJ:.o=.d) $(O)/src/main.d $(O)/src/admin.d
+-include $(LIB_OBJ:.o=.d) $(O)/src/main.d $(O)/src/admin.d \
+	$(BENCH_SRC:%.c=$(O)/%.d)

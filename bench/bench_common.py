@@ -203,3 +203,57 @@ def ratio(a, b):
     if a is None or b is None or b == 0:
         return '-'
     return '%.2f' % (a / b)
+
+# ------------------------------------------------------------ the one table
+#
+# Each benchmark module (bench/turn_bench.py, bench/sig_bench.py) returns a
+# list of rows; bench/run.py prints them all in one table.  A row:
+#
+#   {'section': 'TURN/UDP closed loop',     # groups rows under a heading
+#    'figure': 'CPU per relayed packet, 100 B, 20 sessions',
+#    'unit': 'us',                           # printed after the values
+#    'spec': '.2f',                          # format of the two values
+#    'turnpike': 3.1,                        # None when not measured
+#    'reference': 4.2, 'ref': 'coturn',      # the other server/tool
+#    'target': '<= 0.75'}                    # the issue's target for the
+#                                            # ratio turnpike/reference, or ''
+#
+# The ratio column is turnpike / reference.  A reference row that compares
+# with the bare forwarder says 'ref': 'floor'.
+
+
+def row(section, figure, unit, spec, turnpike, reference, ref, target=''):
+    return {'section': section, 'figure': figure, 'unit': unit,
+            'spec': spec, 'turnpike': turnpike, 'reference': reference,
+            'ref': ref, 'target': target}
+
+
+def print_table(rows, out=sys.stdout):
+    """One table: figure | turnpike | reference (name) | ratio | target."""
+    head = ('figure', 'turnpike', 'reference', 'ratio', 'target')
+    lines, section = [], None
+    for r in rows:
+        if r['section'] != section:
+            section = r['section']
+            lines.append(('## ' + section,))
+        unit = (' ' + r['unit']) if r['unit'] else ''
+        tp = fmt(r['turnpike'], r['spec'])
+        rf = fmt(r['reference'], r['spec'])
+        lines.append((r['figure'],
+                      tp + (unit if tp != '-' else ''),
+                      rf + (unit if rf != '-' else '') + ' ' + r['ref'],
+                      ratio(r['turnpike'], r['reference']),
+                      r.get('target', '')))
+    widths = [max(len(head[i]), *(len(l[i]) for l in lines if len(l) > 1))
+              for i in range(len(head))]
+
+    def fmt_line(cells):
+        return ('| ' + ' | '.join(c.ljust(widths[i])
+                                  for i, c in enumerate(cells)) + ' |')
+    print(fmt_line(head), file=out)
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|', file=out)
+    for l in lines:
+        if len(l) == 1:
+            print('| ' + l[0] + ' |', file=out)
+        else:
+            print(fmt_line(l), file=out)

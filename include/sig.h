@@ -52,6 +52,30 @@ struct sig_msg {
 	char		*legacy_data;	/* its "data" as JSON text (malloc) */
 };
 
+/* One top-level member of a scanned JSON object (sig_json.c). */
+enum sig_json_type {
+	SIG_JSON_STRING, SIG_JSON_INT, SIG_JSON_REAL, SIG_JSON_BOOL,
+	SIG_JSON_NULL, SIG_JSON_OBJECT, SIG_JSON_ARRAY,
+};
+
+struct sig_json_member {
+	const char	*key;		/* inside the quotes */
+	size_t		 key_len;
+	const char	*val;		/* the value's text, quotes included */
+	size_t		 val_len;
+	int		 type;		/* enum sig_json_type */
+	bool		 key_escaped, val_escaped;	/* a backslash inside */
+};
+
+/*
+ * Validate text as one JSON object (UTF-8, RFC 8259) without building
+ * anything, and list its top-level members in out. *n is how many there
+ * are. Returns 0; 1 if there were more than max (only max are in out);
+ * -1 if text is not a JSON object.
+ */
+int	sig_json_scan(const char *text, size_t len,
+	    struct sig_json_member *out, size_t max, size_t *n);
+
 /*
  * Decode one text message. Returns 0, or -1 with code set to the
  * PROTOCOL.md error ("bad-json", "bad-request", "unknown-cmd") and

@@ -59,6 +59,8 @@ struct sigsrv {
 	struct sig_ice		  ice;
 	char			 *web_root;	/* realpath, or NULL: no pages */
 	struct sconn_list	  conns;
+	struct sconn_list	  dirty;	/* output to write (sig_conn.c) */
+	bool			  batching;	/* in a read: write at its end */
 	size_t			  nconns, max_conns;
 	uint32_t		  next_id;
 };
@@ -76,6 +78,7 @@ enum sconn_state {
 
 struct sconn {
 	TAILQ_ENTRY(sconn)	 entry;
+	TAILQ_ENTRY(sconn)	 dirty_entry;	/* on srv->dirty if dirty */
 	struct sigsrv		*srv;
 	uint32_t		 id;
 	enum sconn_state	 state;
@@ -88,6 +91,8 @@ struct sconn {
 	struct ws_reader	 reader;
 	struct sig_peer		*sig;
 	bool			 freeing;
+	bool			 dirty;		/* output we have not written */
+	bool			 writing;	/* the bufferevent writes the rest */
 };
 
 /* sig_conn.c */
@@ -99,6 +104,8 @@ void	sconn_http_error(struct sconn *, int status, const char *extra,
 	    bool keep_alive);
 void	sconn_frame(struct sconn *, uint8_t opcode, const void *data,
 	    size_t len);
+/* Call after adding to c's output by hand: it will be written. */
+void	sconn_wrote(struct sconn *);
 /* sig_route.c: answer one parsed request (the upgrade included) */
 void	sconn_route(struct sconn *, const struct http_request *);
 void	sconn_new(struct sigsrv *, int fd, struct ssl_st *ssl,

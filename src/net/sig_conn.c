@@ -55,6 +55,8 @@ sconn_free(struct sconn *c)
 
 	if (c->sig != NULL)
 		sig_peer_free(srv->hub, c->sig);
+	if (c->dirty)
+		TAILQ_REMOVE(&srv->dirty, c, dirty_entry);
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	if (c->sniff != NULL)
@@ -71,10 +73,17 @@ sconn_free(struct sconn *c)
 	free(c);
 }
 
+static void	sconn_flush(struct sigsrv *);
+
 static void
 sconn_free_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sconn_free(arg);
+	struct sconn	*c = arg;
+	struct sigsrv	*srv = c->srv;
+
+	srv->batching = true;		/* the room hears of the leave */
+	sconn_free(c);
+	sconn_flush(srv);
 }
 
 /*
@@ -128,11 +137,87 @@ sconn_close_after_flush(struct sconn *c, const char *reason)
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, sconn_flushed_cb, NULL, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_WRITE);
+	c->writing = true;
 	event_add(c->timer, &tv);
 	sconn_flushed_cb(c->bev, c);
 }
 
 /* Output --------------------------------------------------------------- */
+
+/*
+ * The output of a plain connection is written here, not by the
+ * bufferevent: once, at the end of the read that produced it, with one
+ * write(2) for everything queued to that connection. The bufferevent
+ * would first add a write event (epoll_ctl), write on the next turn of
+ * the loop, then delete the event again: three system calls and a turn
+ * of latency per forwarded message. Only when the socket takes less than
+ * all of it does the bufferevent take over, until the output is empty.
+ * TLS connections are left to their bufferevent throughout.
+ */
+void
+sconn_wrote(struct sconn *c)
+{
+	struct sigsrv	*srv = c->srv;
+
+	if (c->ssl != NULL || c->writing || c->freeing)
+		return;
+	if (!c->dirty) {
+		c->dirty = true;
+		TAILQ_INSERT_TAIL(&srv->dirty, c, dirty_entry);
+	}
+	if (!srv->batching)
+		sconn_flush(srv);
+}
+
+static void
+sconn_flush_one(struct sconn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	if (c->freeing || c->writing || evbuffer_get_length(out) == 0)
+		return;
+	/* The bufferevent keeps its output's start frozen but for itself. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, c->fd);
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		sconn_drop(c, "error");
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		c->writing = true;
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
+}
+
+/* Write what the reads queued; called with batching on, turns it off. */
+static void
+sconn_flush(struct sigsrv *srv)
+{
+	struct sconn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->dirty)) != NULL) {
+		TAILQ_REMOVE(&srv->dirty, c, dirty_entry);
+		c->dirty = false;
+		sconn_flush_one(c);
+	}
+	srv->batching = false;
+}
+
+/* The bufferevent wrote the rest: our writes again. */
+static void
+sconn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sconn	*c = arg;
+
+	if (c->ssl == NULL && c->writing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		bufferevent_disable(bev, EV_WRITE);
+		c->writing = false;
+	}
+}
 
 static bool
 sconn_output_ok(struct sconn *c)
@@ -155,6 +240,7 @@ sconn_frame(struct sconn *c, uint8_t opcode, const void *data, size_t len)
 	n = ws_frame_head_build(head, opcode, true, len);
 	bufferevent_write(c->bev, head, n);
 	bufferevent_write(c->bev, data, len);
+	sconn_wrote(c);
 }
 
 static void
@@ -220,6 +306,7 @@ sconn_http_answer(struct sconn *c, int status, const char *type,
 	bufferevent_write(c->bev, head, (size_t)n);
 	if (!head_only && len > 0)
 		bufferevent_write(c->bev, body, len);
+	sconn_wrote(c);
 	if (!keep_alive)
 		sconn_close_after_flush(c, "http-close");
 }
@@ -234,6 +321,7 @@ sconn_http_error(struct sconn *c, int status, const char *extra,
 	if ((n = http_build_error(out, sizeof(out), status, keep_alive,
 	    extra)) > 0)
 		bufferevent_write(c->bev, out, (size_t)n);
+	sconn_wrote(c);
 	if (!keep_alive)
 		sconn_close_after_flush(c, "http-error");
 }
@@ -344,6 +432,7 @@ sconn_read_cb(struct bufferevent *bev, void *arg)
 
 	enum sconn_state	 before = c->state;
 
+	c->srv->batching = true;
 	while (evbuffer_get_length(in) > 0) {
 		if (c->state == SCONN_HTTP) {
 			if (!sconn_http_read(c, in))
@@ -358,6 +447,7 @@ sconn_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (before != SCONN_WS && c->state == SCONN_WS)
 		sconn_arm(c);		/* upgraded: pings from now on */
+	sconn_flush(c->srv);
 }
 
 static void
@@ -432,10 +522,12 @@ sconn_start(struct sconn *c, bool tls, bool tls_open)
 	if (tls)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	c->state = SCONN_HTTP;
-	bufferevent_setcb(c->bev, sconn_read_cb, NULL, sconn_event_cb, c);
+	bufferevent_setcb(c->bev, sconn_read_cb, sconn_write_cb,
+	    sconn_event_cb, c);
 	if (idle.tv_sec > 0)
 		bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	/* Plain connections: see sconn_wrote(). */
+	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
 	return 0;
 }
 

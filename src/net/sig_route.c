@@ -264,8 +264,10 @@ sconn_route_static(struct sconn *c, const struct http_request *req,
 	    req->keep_alive, "Cache-Control: no-cache\r\n"
 	    "X-Content-Type-Options: nosniff\r\n", true);
 	if (!head_only && n > 0 &&
-	    evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, n) == 0)
+	    evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, n) == 0) {
+		sconn_wrote(c);
 		return;		/* the buffer owns fd now */
+	}
 	close(fd);
 	return;
 notfound:

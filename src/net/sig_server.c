@@ -247,6 +247,7 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
 	srv->revoke = revoke;
 	srv->revoke_arg = arg;
 	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->dirty);
 	pthread_mutex_init(&srv->lock, NULL);
 	/* Leave room for TURN's own sockets under the fd limit. */
 	srv->max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&

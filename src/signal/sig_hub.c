@@ -17,8 +17,6 @@
 #include "sig.h"
 #include "xmalloc.h"
 
-#define SIG_RATE		50	/* messages per second per peer */
-#define SIG_BURST		200
 #define SIG_MINTED_MAX		4	/* TURN usernames remembered per peer */
 #define SIG_OUT_MAX		1024	/* our own small messages */
 #define SIG_ICE_MAX		4096
@@ -312,7 +310,7 @@ sig_peer_new(struct sig_hub *h, void *conn, const char *token,
 	p = xcalloc(1, sizeof(*p));
 	p->hub = h;
 	p->conn = conn;
-	p->tokens = SIG_BURST;
+	p->tokens = (uint32_t)h->cfg->signal_rate_burst;
 	snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
 	snprintf(p->host, sizeof(p->host), "%s", host ? host : "");
 	TAILQ_INSERT_TAIL(&h->lobby, p, lobby);
@@ -356,15 +354,18 @@ sig_peer_free(struct sig_hub *h, struct sig_peer *p)
 	free(p);
 }
 
+/* A token bucket per peer: signal-rate per second, signal-rate-burst deep. */
 static bool
-sig_peer_rate_ok(struct sig_peer *p, uint64_t now_ms)
+sig_peer_rate_ok(const struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 {
-	uint64_t	add;
+	uint64_t	add, burst = (uint64_t)h->cfg->signal_rate_burst;
 
-	add = (now_ms - p->last_ms) * SIG_RATE / 1000;
+	if (h->cfg->signal_rate == 0)
+		return true;
+	add = (now_ms - p->last_ms) * (uint64_t)h->cfg->signal_rate / 1000;
 	if (add > 0) {
-		p->tokens = (uint32_t)(p->tokens + add > SIG_BURST ?
-		    SIG_BURST : p->tokens + add);
+		p->tokens = (uint32_t)(p->tokens + add > burst ?
+		    burst : p->tokens + add);
 		p->last_ms = now_ms;
 	}
 	if (p->tokens == 0)
@@ -556,7 +557,7 @@ sig_peer_text(struct sig_hub *h, struct sig_peer *p, const char *text,
 	struct sig_msg	 m;
 	const char	*code, *message;
 
-	if (!sig_peer_rate_ok(p, now_ms)) {
+	if (!sig_peer_rate_ok(h, p, now_ms)) {
 		sig_error(h, p, "rate-limited", "too many messages", "");
 		return;
 	}

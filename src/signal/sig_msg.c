@@ -109,31 +109,43 @@ sig_msg_legacy(json_t *obj, struct sig_msg *m, const char **message)
 	return m->legacy_data != NULL ? 0 : -1;
 }
 
+/* Set m's cmd (and ref) from its name; -1 if unknown. */
 static int
-sig_msg_cmd(json_t *cmd, struct sig_msg *m)
+sig_msg_cmd_n(const char *name, size_t len, struct sig_msg *m)
 {
 	size_t	i;
 
-	snprintf(m->ref, sizeof(m->ref), "%s", json_string_value(cmd));
+	snprintf(m->ref, sizeof(m->ref), "%.*s", (int)len, name);
 	for (i = 0; i < sizeof(sig_msg_cmds) / sizeof(sig_msg_cmds[0]); i++)
-		if (strcmp(json_string_value(cmd), sig_msg_cmds[i].name) == 0) {
+		if (strlen(sig_msg_cmds[i].name) == len &&
+		    memcmp(sig_msg_cmds[i].name, name, len) == 0) {
 			m->cmd = sig_msg_cmds[i].cmd;
 			return 0;
 		}
 	return -1;
 }
 
-int
-sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
+static int
+sig_msg_cmd(const char *name, struct sig_msg *m)
+{
+	return sig_msg_cmd_n(name, strlen(name), m);
+}
+
+/*
+ * The jansson path, for what the scan below leaves to it: the legacy form,
+ * and ids or tokens written with escapes or as reals, whose canonical text
+ * is jansson's. The text has been scanned: it is one JSON object without
+ * duplicate top-level keys.
+ */
+static int
+sig_msg_parse_tree(const char *text, size_t len, struct sig_msg *m,
     const char **code, const char **message)
 {
 	json_t		*obj, *cmd, *token;
 	json_error_t	 jerr;
 	int		 rc = -1;
 
-	memset(m, 0, sizeof(*m));
-	*code = "bad-request";
-	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	obj = json_loadb(text, len, 0, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
 		*code = "bad-json";
 		*message = "not a JSON object";
@@ -148,7 +160,7 @@ sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
 		*message = "cmd must be a string";
 		goto out;
 	}
-	if (sig_msg_cmd(cmd, m) == -1) {
+	if (sig_msg_cmd(json_string_value(cmd), m) == -1) {
 		*code = "unknown-cmd";
 		*message = "unknown cmd";
 		goto out;
@@ -163,6 +175,148 @@ sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
 out:
 	json_decref(obj);
 	return rc;
+}
+
+/* Fast path ---------------------------------------------------------------- */
+
+#define SIG_MSG_MEMBERS	16	/* more top-level members: the jansson path */
+
+static const struct sig_json_member *
+sig_msg_member(const struct sig_json_member *mm, size_t n, const char *key)
+{
+	size_t	klen = strlen(key), i;
+
+	for (i = 0; i < n; i++)
+		if (mm[i].key_len == klen && memcmp(mm[i].key, key, klen) == 0)
+			return &mm[i];
+	return NULL;
+}
+
+/*
+ * An id read in place: 0, -1 absent, -2 of the wrong type or too long,
+ * 1 for the jansson path (an escaped string or a real: jansson's text for
+ * them is the canonical one ids are compared by). A string without
+ * escapes, and an integer, are already written as jansson writes them.
+ */
+static int
+sig_msg_id_text(const struct sig_json_member *v, struct sig_id *id)
+{
+	if (v == NULL || v->type == SIG_JSON_NULL)
+		return -1;
+	if (v->type == SIG_JSON_REAL || v->val_escaped)
+		return 1;
+	if (v->type == SIG_JSON_INT) {
+		/* -0 and integers past int64 are jansson's to judge */
+		if ((v->val_len >= 2 && v->val[0] == '-' && v->val[1] == '0') ||
+		    v->val_len > 18)
+			return 1;
+	} else if (v->type != SIG_JSON_STRING || v->val_len <= 2)
+		return -2;
+	if (v->val_len >= sizeof(id->text))
+		return -2;
+	memcpy(id->text, v->val, v->val_len);
+	id->text[v->val_len] = '\0';
+	id->len = (uint16_t)v->val_len;
+	return 0;
+}
+
+/* The ids each command needs, read in place; 1 for the jansson path. */
+static int
+sig_msg_ids_scanned(const struct sig_json_member *mm, size_t n,
+    struct sig_msg *m, const char **message)
+{
+	static const struct {
+		const char	*key, *message;
+	} ids[] = {
+		{ "roomId", "roomId must be a string or a number" },
+		{ "uid", "uid must be a string or a number" },
+		{ "remoteUid", "remoteUid must be a string or a number" },
+	};
+	struct sig_id	*dst[] = { &m->room, &m->uid, &m->remote };
+	bool		*has[] = { &m->has_room, &m->has_uid, &m->has_remote };
+	bool		 need_remote = m->cmd == SIG_CMD_OFFER ||
+	    m->cmd == SIG_CMD_ANSWER || m->cmd == SIG_CMD_CANDIDATE;
+	bool		 need_ids = m->cmd != SIG_CMD_KEEPALIVE &&
+	    m->cmd != SIG_CMD_ICE_SERVERS;
+	size_t		 i;
+	int		 r;
+
+	for (i = 0; i < 3; i++) {
+		r = sig_msg_id_text(sig_msg_member(mm, n, ids[i].key), dst[i]);
+		if (r == 1)
+			return 1;
+		if (r == -2 || (r == -1 && (i < 2 ? need_ids : need_remote))) {
+			*message = ids[i].message;
+			return -1;
+		}
+		*has[i] = r == 0;
+	}
+	return 0;
+}
+
+/* Two top-level members with one name: jansson refused those too. */
+static bool
+sig_msg_duplicates(const struct sig_json_member *mm, size_t n)
+{
+	size_t	i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (mm[i].key_len == mm[j].key_len &&
+			    memcmp(mm[i].key, mm[j].key, mm[i].key_len) == 0)
+				return true;
+	return false;
+}
+
+int
+sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
+    const char **code, const char **message)
+{
+	struct sig_json_member		 mm[SIG_MSG_MEMBERS];
+	const struct sig_json_member	*cmd, *token;
+	size_t				 n, i;
+	int				 r;
+
+	memset(m, 0, sizeof(*m));
+	*code = "bad-request";
+	r = sig_json_scan(text, len, mm, SIG_MSG_MEMBERS, &n);
+	if (r == -1) {
+		*code = "bad-json";
+		*message = "not a JSON object";
+		return -1;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		if (mm[i].key_escaped)
+			r = 1;		/* "c\u006dd" is "cmd" */
+	if (r == 0 && sig_msg_duplicates(mm, n)) {
+		*code = "bad-json";
+		*message = "duplicate keys";
+		return -1;
+	}
+	cmd = sig_msg_member(mm, n, "cmd");
+	if (r == 1 || cmd == NULL || cmd->val_escaped)
+		return sig_msg_parse_tree(text, len, m, code, message);
+	if (cmd->type != SIG_JSON_STRING) {
+		*message = "cmd must be a string";
+		return -1;
+	}
+	if (sig_msg_cmd_n(cmd->val + 1, cmd->val_len - 2, m) == -1) {
+		*code = "unknown-cmd";
+		*message = "unknown cmd";
+		return -1;
+	}
+	if ((r = sig_msg_ids_scanned(mm, n, m, message)) == 1)
+		return sig_msg_parse_tree(text, len, m, code, message);
+	if (r == -1)
+		return -1;
+	token = sig_msg_member(mm, n, "token");
+	if (token != NULL && token->type == SIG_JSON_STRING) {
+		if (token->val_escaped)
+			return sig_msg_parse_tree(text, len, m, code, message);
+		snprintf(m->token, sizeof(m->token), "%.*s",
+		    (int)(token->val_len - 2), token->val + 1);
+	}
+	return 0;
 }
 
 void

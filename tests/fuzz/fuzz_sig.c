@@ -278,6 +278,42 @@ fuzz_sig_parse(const uint8_t *data, size_t size)
 	free(copy);
 }
 
+/*
+ * sig_json_scan() against jansson: both accept the same objects (save for
+ * nesting past the scanner's depth limit, which is the lower), with as
+ * many members when no key repeats.
+ */
+static void
+fuzz_sig_scan(const uint8_t *data, size_t size)
+{
+	struct sig_json_member	 mm[8];
+	json_t			*obj;
+	size_t			 n, i, j;
+	bool			 dup = false;
+	int			 rc;
+
+	rc = sig_json_scan((const char *)data, size, mm, 8, &n);
+	fuzz_sig_check(rc == -1 || rc == (n > 8));
+	for (i = 0; i < n && i < 8; i++) {
+		fuzz_sig_check(mm[i].key >= (const char *)data &&
+		    mm[i].val + mm[i].val_len <= (const char *)data + size);
+		for (j = 0; j < i; j++)
+			dup |= mm[i].key_len == mm[j].key_len &&
+			    memcmp(mm[i].key, mm[j].key, mm[i].key_len) == 0;
+	}
+	obj = json_loadb((const char *)data, size, 0, NULL);
+	if (rc != -1)
+		fuzz_sig_check(json_is_object(obj));
+	if (json_is_object(obj)) {
+		for (i = 0, j = 0; i < size; i++)
+			j += data[i] == '[' || data[i] == '{';
+		fuzz_sig_check(rc != -1 || j > 500);
+		fuzz_sig_check(rc == -1 || dup || n > 8 ||
+		    json_object_size(obj) == n);
+	}
+	json_decref(obj);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -286,6 +322,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 i, lines = 0, which;
 
 	fuzz_sig_parse(data, size);
+	fuzz_sig_scan(data, size);
 	if (size < 1)
 		return 0;
 	fuzz_sig_setup();

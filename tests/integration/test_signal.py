@@ -1369,6 +1369,30 @@ def fifty_clients_twenty_five_rooms():
 
 
 @test
+def rate_limit_options():
+    """signal-rate-burst sets the bucket's depth; signal-rate=0 lifts it."""
+    srv, p = start(['--signal-rate', '1', '--signal-rate-burst', '5'])
+    with srv, Node() as n:
+        n.open('c', ws_url(p['turn']))
+        n.send('c', '{"cmd":"keepalive"}', count=12)
+        answers = [loads(n.recv('c', 3)) for _ in range(12)]
+        ka = sum(1 for m in answers if m == {'cmd': 'keepalive'})
+        rl = sum(1 for m in answers if is_msg(m, 'error',
+                                               code='rate-limited'))
+        check('signal-rate-burst 5, signal-rate 1: 5 of 12 served, 7 '
+              'rate-limited (%d, %d)' % (ka, rl), ka in (5, 6) and
+              ka + rl == 12)
+    srv, p = start(['--signal-rate', '0'])
+    with srv, Node() as n:
+        n.open('c', ws_url(p['turn']))
+        n.send('c', '{"cmd":"keepalive"}', count=1000)
+        answers = [loads(n.recv('c', 3)) for _ in range(1000)]
+        ka = sum(1 for m in answers if m == {'cmd': 'keepalive'})
+        check('signal-rate 0: 1000 messages at once all served (%d)' % ka,
+              ka == 1000)
+
+
+@test
 def client_that_does_not_read():
     """A member whose queued output passes 1 MiB is closed; the others
     see it leave."""

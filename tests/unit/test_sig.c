@@ -1621,9 +1621,69 @@ test_known_bugs(void)
 	t_env_clear(&e);
 }
 
+/* sig_json_scan(): what it accepts is what jansson accepts. */
+static void
+test_json_scan(void)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;
+		size_t		 n;
+	} cases[] = {
+		{ "{}", 0, 0 },
+		{ " {\"a\" : 1 , \"b\":[true,false,null,{\"c\":-0.5e+3}]}\n",
+		  0, 2 },
+		{ "{\"s\":\"\\ud83d\\ude00 \\u00e9 \\/ \\\"\"}", 0, 1 },
+		{ "{\"i\":9223372036854775807}", 0, 1 },
+		{ "{\"i\":9223372036854775808}", -1, 1 },
+		{ "{\"r\":1e308}", 0, 1 },
+		{ "{\"r\":1e309}", -1, 1 },
+		{ "{\"s\":\"\\u0000\"}", -1, 0 },
+		{ "{\"s\":\"\\ud800\"}", -1, 0 },
+		{ "{\"s\":\"\\udc00\\ud800\"}", -1, 0 },
+		{ "{\"s\":\"\\x\"}", -1, 0 },
+		{ "{\"s\":\"tab\there\"}", -1, 0 },
+		{ "{\"n\":01}", -1, 0 },
+		{ "{\"n\":1.}", -1, 0 },
+		{ "{\"n\":-}", -1, 0 },
+		{ "{\"a\":1,}", -1, 1 },
+		{ "{\"a\" 1}", -1, 0 },
+		{ "{\"a\":tru}", -1, 0 },
+		{ "{\"a\":[1,2}", -1, 0 },
+		{ "[1]", -1, 0 },
+		{ "{} {}", -1, 0 },
+		{ "", -1, 0 },
+		{ "{\"a\":1,\"b\":2,\"c\":3}", 1, 3 },	/* max is 2 */
+	};
+	struct sig_json_member	mm[2];
+	const char		*t;
+	char			deep[2000];
+	size_t			i, n;
+	int			rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = sig_json_scan(cases[i].text, strlen(cases[i].text), mm, 2,
+		    &n);
+		ok(rc == cases[i].rc && (rc == -1 || n == cases[i].n),
+		    cases[i].text);
+	}
+	t = "{\"k\":\"v\\n\",\"x\":[1]}";
+	rc = sig_json_scan(t, strlen(t), mm, 2, &n);
+	ok(rc == 0 && n == 2 && mm[0].key_len == 1 && mm[0].key[0] == 'k' &&
+	    mm[0].type == SIG_JSON_STRING && mm[0].val_escaped &&
+	    mm[0].val_len == 5 && mm[1].type == SIG_JSON_ARRAY &&
+	    mm[1].val_len == 3 && memcmp(mm[1].val, "[1]", 3) == 0,
+	    "members: key, value text, type, escapes");
+	memset(deep, '[', sizeof(deep));
+	memcpy(deep, "{\"a\":", 5);
+	ok(sig_json_scan(deep, sizeof(deep), mm, 2, &n) == -1,
+	    "nesting past the limit refused, without overflowing the stack");
+}
+
 int
 main(void)
 {
+	test_json_scan();
 	test_msg_parse();
 	test_join_leave();
 	test_rejoin_same_conn();

@@ -108,6 +108,9 @@ $(O)/bench/%: $(O)/bench/loadgen/%.o $(O)/bench/loadgen/lg_util.o $(LIB)
 
 bench-tools: all $(BENCH_BIN)
 
+# Keep the programs' objects (make would delete them as intermediates).
+.SECONDARY: $(BENCH_SRC:%.c=$(O)/%.o) $(O)/bench/loadgen/lg_util.o
+
 test-build: all $(BINDIR)/turnpike $(BINDIR)/turnpike-admin $(UNIT_BIN) \
 	$(REPLAY_BIN) $(BENCH_BIN)
 

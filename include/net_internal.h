@@ -24,6 +24,8 @@ struct bufferevent;
 #define NET_UDP_BATCH		32
 /* Largest datagram accepted; longer ones are truncated and dropped. */
 #define NET_UDP_BUFSZ		4096
+/* Peer -> client datagrams held for one sendmmsg at the loop turn's end. */
+#define NET_PTC_SLOTS		128
 /* recvmmsg batches handled per readiness event before yielding. */
 #define NET_UDP_ROUNDS		8
 /* Largest STUN message (RFC 8489 length field) plus header on a stream. */
@@ -111,6 +113,19 @@ struct worker {
 	struct iovec		 rtx_iov[NET_UDP_BATCH];
 	int			 rtx_fd[NET_UDP_BATCH];
 	unsigned int		 nrtx;
+	/*
+	 * Datagrams from peers, framed for their clients, wait here until
+	 * the end of the loop turn (relay.c): slots hold what recvmmsg read,
+	 * ptc_msgs what leaves.
+	 */
+	struct mmsghdr		 ptc_rx[NET_UDP_BATCH];
+	struct iovec		 ptc_iov[NET_PTC_SLOTS];
+	struct sockaddr_storage	 ptc_addr[NET_PTC_SLOTS];
+	uint8_t			 ptc_buf[NET_PTC_SLOTS][NET_UDP_BUFSZ];
+	struct mmsghdr		 ptc_msgs[NET_PTC_SLOTS];
+	int			 ptc_fd[NET_PTC_SLOTS];
+	unsigned int		 nptc_slots, nptc;
+	bool			 stopping;
 };
 
 /* sock.c: first is true for the first worker's socket of an endpoint */
@@ -143,6 +158,7 @@ extern const struct turn_io relay_io;
 void	 relay_queue(struct worker *, struct turn_relay *,
 	    const struct sockaddr *peer, const uint8_t *data, size_t len);
 void	 relay_flush(struct worker *);
+void	 relay_flush_clients(struct worker *);
 
 /* net.c */
 void	 worker_clock(struct worker *);

@@ -16,11 +16,11 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "addr.h"
 #include "auth.h"
 #include "auth_internal.h"
+#include "hmac.h"
 
 /* Security feature set: only bit 0, "Password algorithms", is set. */
 #define AUTH_NONCE_FEATURES	"AAAB"
@@ -32,9 +32,8 @@ static void
 auth_nonce_mac(const struct auth *a, uint64_t t, const struct sockaddr *sa,
     uint8_t mac[8])
 {
-	uint8_t		 buf[8 + 16], full[EVP_MAX_MD_SIZE];
+	uint8_t		 buf[8 + 16], full[32];
 	const uint8_t	*ip;
-	unsigned int	 len = 0;
 	size_t		 iplen, i;
 
 	for (i = 0; i < 8; i++)
@@ -47,7 +46,9 @@ auth_nonce_mac(const struct auth *a, uint64_t t, const struct sockaddr *sa,
 		iplen = 16;
 	}
 	memcpy(buf + 8, ip, iplen);
-	HMAC(EVP_sha256(), auth_nonce_key(a), 32, buf, 8 + iplen, full, &len);
+	if (hmac_compute(HMAC_SHA256, auth_nonce_key(a), 32, buf, 8 + iplen,
+	    NULL, 0, full, sizeof(full)) == -1)
+		memset(full, 0, sizeof(full));	/* matches no nonce minted */
 	memcpy(mac, full, 8);
 }
 

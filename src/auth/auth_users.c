@@ -11,12 +11,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
 #include "auth_internal.h"
 #include "config.h"
+#include "hmac.h"
 #include "stun_msg.h"
 #include "xmalloc.h"
 
@@ -151,15 +151,14 @@ int
 auth_rest_password(const char *secret, const char *user, size_t ulen,
     char *out, size_t cap)
 {
-	uint8_t		mac[EVP_MAX_MD_SIZE];
-	unsigned int	maclen = 0;
+	uint8_t		mac[20];
 
 	if (cap < 4 * ((20 + 2) / 3) + 1)
 		return -1;
-	if (HMAC(EVP_sha1(), secret, (int)strlen(secret),
-	    (const uint8_t *)user, ulen, mac, &maclen) == NULL)
+	if (hmac_compute(HMAC_SHA1, secret, strlen(secret), user, ulen, NULL,
+	    0, mac, sizeof(mac)) == -1)
 		return -1;
-	return EVP_EncodeBlock((uint8_t *)out, mac, (int)maclen);
+	return EVP_EncodeBlock((uint8_t *)out, mac, (int)sizeof(mac));
 }
 
 /*

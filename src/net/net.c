@@ -99,6 +99,7 @@ net_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
 
+	w->stopping = true;
 	event_base_loopbreak(w->base);
 }
 
@@ -371,7 +372,16 @@ net_worker_main(void *arg)
 	struct worker	*w = arg;
 
 	log_debug("worker=%d started", w->id);
-	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/*
+	 * One turn at a time (one epoll_wait and its callbacks), so that
+	 * what the turn queued for clients leaves together at its end.
+	 */
+	while (!w->stopping) {
+		if (event_base_loop(w->base, EVLOOP_ONCE |
+		    EVLOOP_NO_EXIT_ON_EMPTY) == -1)
+			break;
+		relay_flush_clients(w);
+	}
 	log_debug("worker=%d stopped", w->id);
 	return NULL;
 }

@@ -9,10 +9,10 @@
  */
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "hmac.h"
 #include "stun_msg.h"
 
 /* CRC-32, reflected polynomial 0xEDB88320, one entry per byte value. */
@@ -102,35 +102,9 @@ stun_hmac(const char *digest, const uint8_t *key, size_t keylen,
     const uint8_t *hdr, const uint8_t *body, size_t bodylen, uint8_t *out,
     size_t outlen)
 {
-	static const uint8_t	 zero = 0;
-	EVP_MAC			*mac;
-	EVP_MAC_CTX		*ctx = NULL;
-	OSSL_PARAM		 params[2];
-	size_t			 got = 0;
-	int			 rv = -1;
-
-	/* HMAC pads the key with zeros: an empty key equals one zero byte. */
-	if (keylen == 0) {
-		key = &zero;
-		keylen = 1;
-	}
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return -1;
-	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key, keylen, params) != 1 ||
-	    EVP_MAC_update(ctx, hdr, STUN_HEADER_LEN) != 1 ||
-	    EVP_MAC_update(ctx, body, bodylen) != 1 ||
-	    EVP_MAC_final(ctx, out, &got, outlen) != 1)
-		goto out;
-	rv = got == outlen ? 0 : -1;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rv;
+	return hmac_compute(strcmp(digest, "SHA256") == 0 ? HMAC_SHA256 :
+	    HMAC_SHA1, key, keylen, hdr, STUN_HEADER_LEN, body, bodylen, out,
+	    outlen);
 }
 
 /*

@@ -20,7 +20,9 @@ static const uint8_t turn_auth_algorithms[8] = {
 
 /*
  * 401 or 438 with a fresh nonce; -2 when the source's budget is spent
- * (DESIGN.md: a spoofed source must not get a stream of answers).
+ * (DESIGN.md: a spoofed source must not get a stream of answers). Only
+ * UDP sources can be spoofed: over TCP and TLS the handshake proved the
+ * address, and a dropped answer would only leave a real client waiting.
  */
 static ssize_t
 turn_auth_challenge(struct turn_ctx *c, const struct turn_req *r,
@@ -31,7 +33,8 @@ turn_auth_challenge(struct turn_ctx *c, const struct turn_req *r,
 	size_t			n;
 
 	/* Both are answers to unauthenticated input: limit both. */
-	if (!auth_limiter_allow(c->limiter, r->client, c->now_ms))
+	if (r->transport == TURN_TRANSPORT_UDP &&
+	    !auth_limiter_allow(c->limiter, r->client, c->now_ms))
 		return -2;
 	n = auth_nonce_mint(c->sh->auth, r->client, c->now_unix, nonce,
 	    sizeof(nonce));

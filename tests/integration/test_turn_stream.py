@@ -11,7 +11,8 @@ import subprocess
 import time
 
 from lib import *
-from turn_client import EchoPeer, TurnClient, uclient
+from turn_client import (A_TRANSPORT, ALLOCATE, EchoPeer, Msg, TurnClient,
+                         build, read_frame, uclient)
 
 USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
 
@@ -129,6 +130,44 @@ def tls_refused_without_certificate():
         m = tcp_read_message(s, timeout=5)
         s.close()
         check('plain TCP still works', m is not None)
+
+
+@test
+def challenge_limit_udp_only():
+    """300 unauthenticated Allocates at once: over UDP a spoofable source
+    gets its burst (200) of 401s and no more; over TCP every one is
+    answered."""
+    srv, port, _ = start(tls=False)
+    with srv:
+        reqs = [build(ALLOCATE, [(A_TRANSPORT, b'\x11\0\0\0')])
+                for _ in range(300)]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(1.0)
+        u.bind(('127.0.0.1', 0))
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        for r in reqs:
+            u.sendto(r, ('127.0.0.1', port))
+        got_udp = 0
+        try:
+            while True:
+                if Msg(u.recv(2048)).code == 401:
+                    got_udp += 1
+        except socket.timeout:
+            pass
+        u.close()
+        check('UDP: 200 to 230 of 300 challenges answered, the rest '
+              'dropped (%d)' % got_udp, 200 <= got_udp <= 230)
+        t = socket.create_connection(('127.0.0.1', port), timeout=5)
+        t.sendall(b''.join(reqs))
+        got_tcp = 0
+        try:
+            while got_tcp < 300 and Msg(read_frame(t)).code == 401:
+                got_tcp += 1
+        except (socket.timeout, ConnectionError):
+            pass
+        t.close()
+        check('TCP: all 300 challenges answered (%d)' % got_tcp,
+              got_tcp == 300)
 
 
 def rest_credentials(secret, user='bob', ttl=3600):

@@ -150,4 +150,6 @@ distclean: clean
 	  config.status configure autom4te.cache aclocal.m4 config_auto.h.in~
 
 -include $(LIB_OBJ:.o=.d) $(O)/src/main.d $(O)/src/admin.d \
-	$(BENCH_SRC:%.c=$(O)/%.d)
+	$(UNIT_SRC:%.c=$(O)/%.d) $(FUZZ_SRC:%.c=$(O)/%.d) \
+	$(O)/tests/fuzz/replay.d $(BENCH_SRC:%.c=$(O)/%.d) \
+	$(O)/bench/loadgen/lg_util.d

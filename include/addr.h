@@ -15,6 +15,13 @@
 /* "[v6]:65535" + NUL */
 #define ADDR_STRLEN	(INET6_ADDRSTRLEN + 8)
 
+/* A socket address that costs 28 bytes instead of sockaddr_storage's 128. */
+union addr_sa {
+	struct sockaddr		sa;
+	struct sockaddr_in	in;
+	struct sockaddr_in6	in6;
+};
+
 /* An inclusive range of addresses of one family (denied-peer-ip etc.). */
 struct addr_range {
 	struct sockaddr_storage	lo;

@@ -55,9 +55,24 @@ struct net_udp {
 	struct sockaddr_storage	 local;
 };
 
+/*
+ * A TCP listener (sock.c) that pauses for a moment when accept() runs out
+ * of file descriptors or memory: its event is level-triggered, so trying
+ * again at once would spin on a connection it cannot take.
+ */
+typedef void (*sock_accept_fn)(int fd, struct sockaddr *, int salen,
+    void *arg);
+struct sock_listener {
+	struct evconnlistener	*lev;
+	struct event		*resume;
+	sock_accept_fn		 accept;
+	void			*arg;
+	const char		*what;		/* for the log */
+};
+
 struct net_tcp {
 	struct worker		*w;
-	struct evconnlistener	*lev;
+	struct sock_listener	 listener;
 	struct sockaddr_storage	 local;
 };
 
@@ -94,9 +109,8 @@ struct worker {
 	struct turn_ctx		 turn;
 	struct event		*tick;		/* 1 s: lifetimes */
 	struct event		*stop;		/* made active to stop */
-	struct event		*revoke_ev;	/* made active by signaling */
 	pthread_mutex_t		 revoke_lock;
-	struct net_revoked	*revoked;	/* under revoke_lock */
+	struct net_revoked	*revoked;	/* under revoke_lock; on tick */
 	struct conn_msg		*pool;		/* free TLS message buffers */
 	unsigned int		 npool;
 
@@ -134,6 +148,9 @@ int	 sock_udp_bind(const struct sockaddr_storage *, const char *device,
 int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device,
 	    bool first);
 int	 sock_peek_first(int fd, uint8_t *first, const char **why);
+int	 sock_listener_open(struct sock_listener *, struct event_base *,
+	    int fd, sock_accept_fn, void *arg, const char *what);
+void	 sock_listener_close(struct sock_listener *);
 
 /* udp.c */
 int	 udp_open(struct worker *, struct net_udp *,

@@ -10,18 +10,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "sig.h"
 #include "ws.h"
 #include "sig_server.h"
 
 struct event;
 struct event_base;
-struct evconnlistener;
+struct sock_listener;
 
 /* Seconds an HTTP request (or a TLS handshake) has to arrive: slowloris. */
 #define SIG_HANDSHAKE_TIMEOUT	10
 /* Output queued to a client past which it is closed: it stopped reading. */
 #define SIG_OUT_HIGH		(1024 * 1024)
+/* File descriptors the signaling connection limit leaves to the rest. */
+#define SIG_FD_RESERVE		64
+/* Connections over the limit that may wait a moment for a 503. */
+#define SIG_REFUSING_MAX	16
 /* Largest request body accepted (and ignored): no route takes one. */
 #define SIG_MAX_BODY		16384
 
@@ -52,7 +57,7 @@ struct sigsrv {
 	pthread_mutex_t		  lock;
 	struct sig_adopt	 *adopt;	/* under lock */
 
-	struct evconnlistener	**listeners;
+	struct sock_listener	**listeners;
 	size_t			  nlisteners;
 
 	struct sig_hub		 *hub;
@@ -62,6 +67,7 @@ struct sigsrv {
 	struct sconn_list	  dirty;	/* output to write (sig_conn.c) */
 	bool			  batching;	/* in a read: write at its end */
 	size_t			  nconns, max_conns;
+	size_t			  nrefusing;	/* over the limit, for a 503 */
 	uint32_t		  next_id;
 };
 
@@ -87,12 +93,13 @@ struct sconn {
 	struct event		*sniff;
 	struct event		*timer;		/* deadline, then pings */
 	struct bufferevent	*bev;
-	struct sockaddr_storage	 peer, local;
+	union addr_sa		 peer, local;	/* not storage: RSS */
 	struct ws_reader	 reader;
 	struct sig_peer		*sig;
 	bool			 freeing;
 	bool			 dirty;		/* output we have not written */
 	bool			 writing;	/* the bufferevent writes the rest */
+	bool			 refusing;	/* over the limit: 503, close */
 };
 
 /* sig_conn.c */

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define TURN_MAX_PERMS		256	/* per allocation */
 #define TURN_MAX_CHANNELS	256	/* per allocation */
 #define TURN_CHANNEL_MIN	0x4000
@@ -28,28 +30,21 @@
 #define TURN_TRANSPORT_UDP	17
 #define TURN_TRANSPORT_TCP	6
 
-/* A socket address that costs 28 bytes instead of sockaddr_storage's 128. */
-union turn_sa {
-	struct sockaddr		sa;
-	struct sockaddr_in	in;
-	struct sockaddr_in6	in6;
-};
-
 struct turn_perm {
-	union turn_sa	ip;		/* port 0 */
+	union addr_sa	ip;		/* port 0 */
 	uint64_t	expires;	/* 0: slot empty */
 };
 
 struct turn_chan {
-	union turn_sa	peer;
+	union addr_sa	peer;
 	uint64_t	expires;
 	uint16_t	num;
 };
 
 /* One relayed transport address and the glue's socket behind it. */
 struct turn_relay {
-	union turn_sa	 addr;		/* bound local address */
-	union turn_sa	 advertised;	/* after external-ip mapping */
+	union addr_sa	 addr;		/* bound local address */
+	union addr_sa	 advertised;	/* after external-ip mapping */
 	int		 fd;		/* -1: unused */
 	void		*io;		/* the glue's event */
 	void		*worker;	/* the glue's worker */
@@ -58,7 +53,7 @@ struct turn_relay {
 
 struct turn_alloc {
 	struct turn_alloc	*hnext;		/* 5-tuple hash chain */
-	union turn_sa		 client;	/* client transport address */
+	union addr_sa		 client;	/* client transport address */
 	const void		*listener;	/* server side of the 5-tuple */
 	uint8_t			 transport;	/* client side: UDP or TCP */
 	uint8_t			 nrelay;
@@ -126,6 +121,6 @@ struct turn_relay *turn_alloc_relay(struct turn_alloc *, int family);
 
 /* Hash of an address (IP, and the port when with_port). */
 uint32_t turn_sa_hash(const struct sockaddr *, bool with_port);
-void	turn_sa_set(union turn_sa *, const struct sockaddr *);
+void	turn_sa_set(union addr_sa *, const struct sockaddr *);
 
 #endif

@@ -132,7 +132,7 @@ uint8_t	*turn_frame_peer_data(struct turn_ctx *, uint8_t *data, size_t len,
  * relay address of its family (coturn's single-address form).
  */
 void	turn_advertised_ip(const struct config *, const struct sockaddr *relay,
-	    union turn_sa *out);
+	    union addr_sa *out);
 
 /* Free allocations past their lifetime; call about once a second. */
 void	turn_server_expire(struct turn_ctx *);

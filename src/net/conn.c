@@ -410,8 +410,7 @@ conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+conn_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct net_tcp	*t = arg;
 	struct worker	*w = t->w;
@@ -441,13 +440,6 @@ conn_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		conn_close(c, "setup-failed");
 }
 
-static void
-conn_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	/* EMFILE and friends: the listener retries on the next event. */
-	log_warn("tcp accept");
-}
-
 int
 conn_listen(struct worker *w, struct net_tcp *t,
     const struct sockaddr_storage *ss)
@@ -460,23 +452,18 @@ conn_listen(struct worker *w, struct net_tcp *t,
 	if ((fd = sock_tcp_listen(ss, w->shared->cfg->listening_device,
 	    w->id == 0)) == -1)
 		return -1;
-	t->lev = evconnlistener_new(w->base, conn_accept_cb, t,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (t->lev == NULL) {
+	if (sock_listener_open(&t->listener, w->base, fd, conn_accept_cb, t,
+	    "tcp") == -1) {
 		log_warnx("tcp: cannot register listener");
-		evutil_closesocket(fd);
 		return -1;
 	}
-	evconnlistener_set_error_cb(t->lev, conn_accept_error_cb);
 	return 0;
 }
 
 void
 conn_unlisten(struct net_tcp *t)
 {
-	if (t->lev != NULL)
-		evconnlistener_free(t->lev);
-	t->lev = NULL;
+	sock_listener_close(&t->listener);
 }
 
 /* At shutdown, after the worker's loop has stopped. */

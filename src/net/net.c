@@ -109,17 +109,16 @@ struct net_revoked {
 	char			 name[];
 };
 
+/* Drop the allocations of the usernames signaling revoked; on the tick. */
 static void
-net_revoke_cb(evutil_socket_t fd, short what, void *arg)
+net_revoke_drain(struct worker *w)
 {
-	struct worker		*w = arg;
 	struct net_revoked	*r, *next;
 
 	pthread_mutex_lock(&w->revoke_lock);
 	r = w->revoked;
 	w->revoked = NULL;
 	pthread_mutex_unlock(&w->revoke_lock);
-	worker_clock(w);
 	for (; r != NULL; r = next) {
 		next = r->next;
 		turn_server_revoke(&w->turn, r->name);
@@ -127,7 +126,12 @@ net_revoke_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* On the signaling thread: every worker drops the username's allocations. */
+/*
+ * On the signaling thread: every worker drops the username's allocations
+ * at its next tick (within a second). The credential itself stops working
+ * at once (auth_revoke); waking every worker for every client that leaves
+ * cost more than the rest of its join and leave together.
+ */
 static void
 net_revoke(void *arg, const char *username)
 {
@@ -145,7 +149,6 @@ net_revoke(void *arg, const char *username)
 		r->next = w->revoked;
 		w->revoked = r;
 		pthread_mutex_unlock(&w->revoke_lock);
-		event_active(w->revoke_ev, EV_READ, 0);
 	}
 }
 
@@ -155,6 +158,7 @@ net_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker	*w = arg;
 
 	worker_clock(w);
+	net_revoke_drain(w);
 	turn_server_expire(&w->turn);
 }
 
@@ -175,9 +179,7 @@ net_worker_new(struct net *net, int id)
 	w->tick = event_new(w->base, -1, EV_PERSIST, net_tick_cb, w);
 	if (w->tick == NULL || event_add(w->tick, &second) == -1)
 		fatalx("cannot start the worker timer");
-	if ((w->stop = event_new(w->base, -1, 0, net_stop_cb, w)) == NULL ||
-	    (w->revoke_ev = event_new(w->base, -1, 0, net_revoke_cb, w)) ==
-	    NULL)
+	if ((w->stop = event_new(w->base, -1, 0, net_stop_cb, w)) == NULL)
 		fatalx("cannot create the worker events");
 	pthread_mutex_init(&w->revoke_lock, NULL);
 	w->udp = xcalloc(net->nendpoints, sizeof(*w->udp));
@@ -188,7 +190,8 @@ net_worker_new(struct net *net, int id)
 static void
 net_worker_free(struct worker *w)
 {
-	size_t	i;
+	struct net_revoked	*r, *next;
+	size_t			 i;
 
 	if (w == NULL)
 		return;
@@ -209,16 +212,11 @@ net_worker_free(struct worker *w)
 		event_free(w->tick);
 	if (w->stop != NULL)
 		event_free(w->stop);
-	if (w->revoke_ev != NULL) {
-		struct net_revoked	*r, *next;
-
-		event_free(w->revoke_ev);
-		for (r = w->revoked; r != NULL; r = next) {
-			next = r->next;
-			free(r);
-		}
-		pthread_mutex_destroy(&w->revoke_lock);
+	for (r = w->revoked; r != NULL; r = next) {
+		next = r->next;
+		free(r);
 	}
+	pthread_mutex_destroy(&w->revoke_lock);
 	free(w->udp);
 	free(w->tcp);
 	if (w->base != NULL)
@@ -269,7 +267,7 @@ net_log_turn(const struct net *net)
 	const struct config		*cfg = net->shared.cfg;
 	const struct turn_shared	*sh = &net->shared.turn;
 	const struct sockaddr		*ip;
-	union turn_sa			 adv;
+	union addr_sa			 adv;
 	char				 a[ADDR_STRLEN], b[ADDR_STRLEN];
 	size_t				 i;
 

@@ -57,6 +57,8 @@ sconn_free(struct sconn *c)
 		sig_peer_free(srv->hub, c->sig);
 	if (c->dirty)
 		TAILQ_REMOVE(&srv->dirty, c, dirty_entry);
+	if (c->refusing)
+		srv->nrefusing--;
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	if (c->sniff != NULL)
@@ -100,7 +102,7 @@ sconn_drop(struct sconn *c, const char *reason)
 		return;
 	c->freeing = true;
 	log_verbose("conn=s%06x peer=%s signal close reason=%s", c->id,
-	    addr_format((struct sockaddr *)&c->peer, true, peer,
+	    addr_format(&c->peer.sa, true, peer,
 	    sizeof(peer)), reason);
 	c->state = SCONN_CLOSING;
 	if (c->bev != NULL)
@@ -131,7 +133,7 @@ sconn_close_after_flush(struct sconn *c, const char *reason)
 	if (c->state == SCONN_CLOSING)
 		return;
 	log_verbose("conn=s%06x peer=%s signal closing reason=%s", c->id,
-	    addr_format((struct sockaddr *)&c->peer, true, peer,
+	    addr_format(&c->peer.sa, true, peer,
 	    sizeof(peer)), reason);
 	c->state = SCONN_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
@@ -531,6 +533,33 @@ sconn_start(struct sconn *c, bool tls, bool tls_open)
 	return 0;
 }
 
+/*
+ * Over the connection limit: a 503 where it can be written in the clear,
+ * that is when the request is plain HTTP (handed over in data, or already
+ * waiting on a new socket). The request is read before the close, or the
+ * kernel would answer the client with a reset instead of the 503.
+ */
+static void
+sconn_refuse(int fd, bool tls, const uint8_t *data, size_t len)
+{
+	static const char	busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	uint8_t			buf[4096];
+	ssize_t			n;
+
+	if (tls)
+		return;
+	if (data == NULL || len == 0) {
+		n = recv(fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n != 1 || buf[0] == 0x16)
+			return;		/* nothing yet, or a TLS hello */
+	}
+	(void)!write(fd, busy, sizeof(busy) - 1);
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
 static void
 sconn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -550,6 +579,11 @@ sconn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_free(c->sniff);
 	c->sniff = NULL;
+	if (c->refusing) {
+		sconn_refuse(fd, false, NULL, 0);
+		sconn_drop(c, "too-many-connections");
+		return;
+	}
 	if ((first == 0x16 && c->srv->tls == NULL) ||
 	    sconn_start(c, first == 0x16, false) == -1)
 		sconn_drop(c, "setup-failed");
@@ -569,8 +603,8 @@ sconn_new(struct sigsrv *srv, int fd, SSL *ssl, const uint8_t *data,
 	c->id = srv->next_id++ & 0xffffff;
 	c->fd = fd;
 	c->ssl = ssl;
-	c->peer = *peer;
-	c->local = *local;
+	memcpy(&c->peer, peer, addr_len((const struct sockaddr *)peer));
+	memcpy(&c->local, local, addr_len((const struct sockaddr *)local));
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	log_verbose("conn=s%06x peer=%s signal accept%s", c->id,
@@ -580,15 +614,16 @@ sconn_new(struct sigsrv *srv, int fd, SSL *ssl, const uint8_t *data,
 	if (c->timer == NULL || event_add(c->timer, &tv) == -1)
 		goto fail;
 	if (srv->nconns > srv->max_conns) {
-		/* A clear refusal where one can be written in the clear. */
-		static const char busy[] = "HTTP/1.1 503 Service "
-		    "Unavailable\r\nContent-Length: 0\r\nConnection: close"
-		    "\r\n\r\n";
-
-		if (ssl == NULL && !sniff)
-			(void)!write(fd, busy, sizeof(busy) - 1);
-		sconn_drop(c, "too-many-connections");
-		return;
+		/* A few wait (briefly) for their request, to read a 503. */
+		if (sniff && srv->nrefusing < SIG_REFUSING_MAX) {
+			c->refusing = true;
+			srv->nrefusing++;
+			tv.tv_sec = 1;
+		} else {
+			sconn_refuse(fd, ssl != NULL, sniff ? NULL : data, len);
+			sconn_drop(c, "too-many-connections");
+			return;
+		}
 	}
 	if (sniff) {
 		c->sniff = event_new(srv->base, fd, EV_READ | EV_PERSIST,

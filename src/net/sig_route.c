@@ -43,8 +43,9 @@ sconn_local_host(const struct sconn *c, char *out, size_t cap)
 {
 	char	ip[ADDR_STRLEN];
 
-	addr_format((const struct sockaddr *)&c->local, false, ip, sizeof(ip));
-	snprintf(out, cap, c->local.ss_family == AF_INET6 ? "[%s]" : "%s", ip);
+	addr_format(&c->local.sa, false, ip, sizeof(ip));
+	snprintf(out, cap, c->local.sa.sa_family == AF_INET6 ? "[%s]" : "%s",
+	    ip);
 }
 
 /* The host the client named (Host header without the port), for URLs. */

@@ -37,8 +37,7 @@
 #include "xmalloc.h"
 
 static void
-sigsrv_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+sigsrv_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct sigsrv		*srv = arg;
 	struct sockaddr_storage	 peer, local;
@@ -111,7 +110,7 @@ sigsrv_listen(struct sigsrv *srv, const struct sockaddr_storage *ip,
     int port)
 {
 	struct sockaddr_storage	 ss = *ip;
-	struct evconnlistener	*lev;
+	struct sock_listener	*l;
 	char			 name[ADDR_STRLEN];
 	int			 fd;
 
@@ -119,15 +118,16 @@ sigsrv_listen(struct sigsrv *srv, const struct sockaddr_storage *ip,
 	if ((fd = sock_tcp_listen(&ss, srv->cfg->listening_device, true)) ==
 	    -1)
 		return -1;
-	lev = evconnlistener_new(srv->base, sigsrv_accept_cb, srv,
-	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (lev == NULL) {
-		close(fd);
+	/* Each on its own: libevent keeps a pointer to it. */
+	l = xmalloc(sizeof(*l));
+	if (sock_listener_open(l, srv->base, fd, sigsrv_accept_cb, srv,
+	    "signal") == -1) {
+		free(l);
 		return -1;
 	}
 	srv->listeners = xreallocarray(srv->listeners, srv->nlisteners + 1,
 	    sizeof(*srv->listeners));
-	srv->listeners[srv->nlisteners++] = lev;
+	srv->listeners[srv->nlisteners++] = l;
 	log_info("listening tcp %s (signaling: http, ws%s)",
 	    addr_format((struct sockaddr *)&ss, true, name, sizeof(name)),
 	    srv->tls != NULL ? ", https, wss" : "");
@@ -249,9 +249,14 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->dirty);
 	pthread_mutex_init(&srv->lock, NULL);
-	/* Leave room for TURN's own sockets under the fd limit. */
+	/*
+	 * Just under the fd limit, less what the process holds at start
+	 * (about 20-30) and a margin: past it a client gets a 503 rather
+	 * than a connection accept() cannot take. TURN allocations share
+	 * the same limit and get 508 when it is spent.
+	 */
 	srv->max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur > 512 ? (size_t)rl.rlim_cur - 256 : 256;
+	    rl.rlim_cur > 512 ? (size_t)rl.rlim_cur - SIG_FD_RESERVE : 256;
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	srv->stop_ev = event_new(srv->base, -1, 0, sigsrv_stop_cb, srv);
@@ -330,8 +335,10 @@ sigsrv_free(struct sigsrv *srv)
 	if (srv == NULL)
 		return;
 	sigsrv_stop(srv);
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i]);
+	for (i = 0; i < srv->nlisteners; i++) {
+		sock_listener_close(srv->listeners[i]);
+		free(srv->listeners[i]);
+	}
 	free(srv->listeners);
 	/* As in net_worker_free(): due frees first, then the rest. */
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/listener.h>
+
 #include "addr.h"
 #include "log.h"
 #include "net_internal.h"
@@ -114,7 +117,11 @@ sock_tcp_listen(const struct sockaddr_storage *ss, const char *device,
 
 	if ((fd = sock_new(ss, SOCK_STREAM, device, first)) == -1)
 		return -1;
-	if (listen(fd, 1024) == -1) {
+	/*
+	 * The kernel's cap (net.core.somaxconn, 4096 by default): a burst
+	 * of connects past the backlog costs each a 1 s SYN retransmit.
+	 */
+	if (listen(fd, SOMAXCONN) == -1) {
 		log_warn("listen");
 		close(fd);
 		return -1;
@@ -138,4 +145,73 @@ sock_peek_first(int fd, uint8_t *first, const char **why)
 		return 0;
 	*why = n == 0 ? "eof" : "error";
 	return -1;
+}
+
+/* How long a listener rests after accept() found no descriptor or memory. */
+#define SOCK_LISTEN_PAUSE_MS	100
+
+static void
+sock_listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct sock_listener	*l = arg;
+
+	l->accept(fd, sa, salen, l->arg);
+}
+
+static void
+sock_listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sock_listener	*l = arg;
+
+	evconnlistener_enable(l->lev);
+}
+
+static void
+sock_listener_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct sock_listener	*l = arg;
+	struct timeval		 tv = { 0, SOCK_LISTEN_PAUSE_MS * 1000 };
+	int			 err = errno;
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM)
+		return;		/* the client's trouble: try the next one */
+	log_warnx("%s accept: %s; not accepting for %d ms", l->what,
+	    strerror(err), SOCK_LISTEN_PAUSE_MS);
+	evconnlistener_disable(lev);
+	event_add(l->resume, &tv);
+}
+
+/* Listen on fd (already listening); closes it on failure. */
+int
+sock_listener_open(struct sock_listener *l, struct event_base *base, int fd,
+    sock_accept_fn accept_fn, void *arg, const char *what)
+{
+	memset(l, 0, sizeof(*l));
+	l->accept = accept_fn;
+	l->arg = arg;
+	l->what = what;
+	l->resume = evtimer_new(base, sock_listener_resume_cb, l);
+	/* backlog 0: keep sock_tcp_listen()'s */
+	l->lev = l->resume == NULL ? NULL : evconnlistener_new(base,
+	    sock_listener_accept_cb, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (l->lev == NULL) {
+		sock_listener_close(l);
+		close(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->lev, sock_listener_error_cb);
+	return 0;
+}
+
+void
+sock_listener_close(struct sock_listener *l)
+{
+	if (l->lev != NULL)
+		evconnlistener_free(l->lev);
+	if (l->resume != NULL)
+		event_free(l->resume);
+	l->lev = NULL;
+	l->resume = NULL;
 }

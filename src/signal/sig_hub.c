@@ -8,6 +8,7 @@
  * rate limit. Forwarded messages leave as the exact text that arrived: no
  * JSON is re-encoded on the way through.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 
 struct sig_room {
 	struct sig_room		 *next;
-	struct sig_id		  id;
+	struct sig_id		 *id;		/* sig_id_dup() */
 	struct sig_peer		**members;
 	size_t			  n, cap;
 };
@@ -33,10 +34,10 @@ struct sig_peer {
 	struct sig_hub		*hub;
 	void			*conn;
 	struct sig_room		*room;		/* NULL until joined */
-	struct sig_id		 uid;
+	struct sig_id		*uid;		/* sig_id_dup(), once joined */
 	TAILQ_ENTRY(sig_peer)	 lobby;		/* not in a room */
-	char			 token[256];	/* from the URL, or "" */
-	char			 host[256];	/* Host header, for iceServers */
+	char			*token;		/* from the URL, or NULL */
+	char			*host;		/* Host header, or NULL */
 	uint32_t		 tokens;
 	uint64_t		 last_ms;
 	char			*minted[SIG_MINTED_MAX];
@@ -112,13 +113,31 @@ sig_id_eq(const struct sig_id *a, const struct sig_id *b)
 	return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
 }
 
+/*
+ * id in just the bytes it uses: a room and a peer each keep one, and a
+ * whole struct sig_id (258 bytes) was a tenth of an idle connection.
+ * Only len and text[0..len] of the copy may be touched: never copy it
+ * as a struct.
+ */
+static struct sig_id *
+sig_id_dup(const struct sig_id *id)
+{
+	struct sig_id	*d;
+
+	d = xmalloc(offsetof(struct sig_id, text) + id->len + 1);
+	d->len = id->len;
+	memcpy(d->text, id->text, id->len);
+	d->text[id->len] = '\0';
+	return d;
+}
+
 static struct sig_room *
 sig_room_find(const struct sig_hub *h, const struct sig_id *id)
 {
 	struct sig_room	*r;
 
 	for (r = h->rooms[sig_room_slot(h, id)]; r != NULL; r = r->next)
-		if (sig_id_eq(&r->id, id))
+		if (sig_id_eq(r->id, id))
 			return r;
 	return NULL;
 }
@@ -134,7 +153,7 @@ sig_room_grow(struct sig_hub *h)
 	for (i = 0; i < n; i++)
 		for (r = old[i]; r != NULL; r = next) {
 			next = r->next;
-			slot = sig_room_slot(h, &r->id);
+			slot = sig_room_slot(h, r->id);
 			r->next = h->rooms[slot];
 			h->rooms[slot] = r;
 		}
@@ -152,7 +171,7 @@ sig_room_get(struct sig_hub *h, const struct sig_id *id)
 	if (h->nrooms + 1 > h->nbuckets)
 		sig_room_grow(h);
 	r = xcalloc(1, sizeof(*r));
-	r->id = *id;
+	r->id = sig_id_dup(id);
 	slot = sig_room_slot(h, id);
 	r->next = h->rooms[slot];
 	h->rooms[slot] = r;
@@ -167,13 +186,14 @@ sig_room_free_if_empty(struct sig_hub *h, struct sig_room *r)
 
 	if (r->n > 0)
 		return;
-	for (pp = &h->rooms[sig_room_slot(h, &r->id)]; *pp != NULL;
+	for (pp = &h->rooms[sig_room_slot(h, r->id)]; *pp != NULL;
 	    pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
 			break;
 		}
 	free(r->members);
+	free(r->id);
 	free(r);
 	h->nrooms--;
 }
@@ -184,7 +204,7 @@ sig_room_member(const struct sig_room *r, const struct sig_id *uid)
 	size_t	i;
 
 	for (i = 0; i < r->n; i++)
-		if (sig_id_eq(&r->members[i]->uid, uid))
+		if (sig_id_eq(r->members[i]->uid, uid))
 			return r->members[i];
 	return NULL;
 }
@@ -232,7 +252,7 @@ sig_notify(struct sig_hub *h, struct sig_peer *to, const char *cmd,
 	char	out[SIG_OUT_MAX];
 
 	sig_send(h, to, out, snprintf(out, sizeof(out), "{\"cmd\":\"%s\","
-	    "\"roomId\":%s,\"remoteUid\":%s}", cmd, r->id.text, uid->text));
+	    "\"roomId\":%s,\"remoteUid\":%s}", cmd, r->id->text, uid->text));
 }
 
 /* TURN credentials -------------------------------------------------------- */
@@ -270,7 +290,8 @@ sig_peer_ice(struct sig_hub *h, struct sig_peer *p, const struct sig_id *uid,
 	char	username[SIG_ID_MAX + 32];
 	int	n;
 
-	n = sig_ice_json(h->ice, uid != NULL ? uid->text : NULL, p->host,
+	n = sig_ice_json(h->ice, uid != NULL ? uid->text : NULL,
+	    p->host != NULL ? p->host : "",
 	    now_ms / 1000, out, cap, username, sizeof(username));
 	if (n > 0 && username[0] != '\0')
 		sig_peer_remember(p, username);
@@ -311,8 +332,9 @@ sig_peer_new(struct sig_hub *h, void *conn, const char *token,
 	p->hub = h;
 	p->conn = conn;
 	p->tokens = (uint32_t)h->cfg->signal_rate_burst;
-	snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
-	snprintf(p->host, sizeof(p->host), "%s", host ? host : "");
+	/* Most peers have neither: no room kept for them (RSS per peer). */
+	p->token = token != NULL && *token != '\0' ? xstrdup(token) : NULL;
+	p->host = host != NULL && *host != '\0' ? xstrdup(host) : NULL;
 	TAILQ_INSERT_TAIL(&h->lobby, p, lobby);
 	h->npeers++;
 	return p;
@@ -332,7 +354,7 @@ sig_peer_leave_room(struct sig_hub *h, struct sig_peer *p, bool quietly)
 	TAILQ_INSERT_TAIL(&h->lobby, p, lobby);
 	if (!quietly)
 		for (i = 0; i < r->n; i++)
-			sig_notify(h, r->members[i], "peer-leave", r, &p->uid);
+			sig_notify(h, r->members[i], "peer-leave", r, p->uid);
 	sig_room_free_if_empty(h, r);
 }
 
@@ -351,6 +373,9 @@ sig_peer_free(struct sig_hub *h, struct sig_peer *p)
 	for (i = 0; i < SIG_MINTED_MAX; i++)
 		free(p->minted[i]);
 	h->npeers--;
+	free(p->token);
+	free(p->host);
+	free(p->uid);
 	free(p);
 }
 
@@ -363,10 +388,13 @@ sig_peer_rate_ok(const struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 	if (h->cfg->signal_rate == 0)
 		return true;
 	add = (now_ms - p->last_ms) * (uint64_t)h->cfg->signal_rate / 1000;
-	if (add > 0) {
-		p->tokens = (uint32_t)(p->tokens + add > burst ?
-		    burst : p->tokens + add);
+	if (p->tokens + add >= burst) {
+		p->tokens = (uint32_t)burst;
 		p->last_ms = now_ms;
+	} else if (add > 0) {
+		p->tokens += (uint32_t)add;
+		/* Keep the fraction of a token already earned. */
+		p->last_ms += add * 1000 / (uint64_t)h->cfg->signal_rate;
 	}
 	if (p->tokens == 0)
 		return false;
@@ -385,23 +413,23 @@ sig_join_answer(struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 	char		*out;
 	size_t		 i, cap, n;
 
-	cap = 256 + 2 * r->id.len + p->uid.len + sizeof(ice);
+	cap = 256 + 2 * r->id->len + p->uid->len + sizeof(ice);
 	for (i = 0; i < r->n; i++) {
 		if (r->members[i] == p)
 			continue;
-		sig_notify(h, p, "resp-join", r, &r->members[i]->uid);
-		cap += r->members[i]->uid.len + 1;
+		sig_notify(h, p, "resp-join", r, r->members[i]->uid);
+		cap += r->members[i]->uid->len + 1;
 	}
-	if (sig_peer_ice(h, p, &p->uid, now_ms, ice, sizeof(ice)) < 0)
+	if (sig_peer_ice(h, p, p->uid, now_ms, ice, sizeof(ice)) < 0)
 		strcpy(ice, "[]");
 	out = xmalloc(cap);
 	n = (size_t)snprintf(out, cap, "{\"cmd\":\"joined\",\"roomId\":%s,"
-	    "\"uid\":%s,\"peers\":[", r->id.text, p->uid.text);
+	    "\"uid\":%s,\"peers\":[", r->id->text, p->uid->text);
 	for (i = 0; i < r->n; i++) {
 		if (r->members[i] == p)
 			continue;
 		n += (size_t)snprintf(out + n, cap - n, "%s%s",
-		    out[n - 1] == '[' ? "" : ",", r->members[i]->uid.text);
+		    out[n - 1] == '[' ? "" : ",", r->members[i]->uid->text);
 	}
 	n += (size_t)snprintf(out + n, cap - n, "],\"iceServers\":%s}", ice);
 	h->ops->send(p->conn, out, n);
@@ -431,7 +459,8 @@ sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
 {
 	struct sig_room	*r;
 	struct sig_peer	*old;
-	const char	*token = m->token[0] != '\0' ? m->token : p->token;
+	const char	*token = m->token[0] != '\0' ? m->token :
+	    p->token != NULL ? p->token : "";
 	size_t		 i;
 
 	if (h->cfg->signal_auth == CONFIG_SIGNAL_AUTH_SECRET &&
@@ -441,8 +470,8 @@ sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
 		return;
 	}
 	if (p->room != NULL) {
-		if (sig_id_eq(&p->room->id, &m->room) &&
-		    sig_id_eq(&p->uid, &m->uid)) {
+		if (sig_id_eq(p->room->id, &m->room) &&
+		    sig_id_eq(p->uid, &m->uid)) {
 			sig_join_answer(h, p, now_ms);	/* a repeated join */
 			return;
 		}
@@ -473,7 +502,8 @@ sig_join(struct sig_hub *h, struct sig_peer *p, const struct sig_msg *m,
 	r->members[r->n++] = p;
 	TAILQ_REMOVE(&h->lobby, p, lobby);
 	p->room = r;
-	p->uid = m->uid;
+	free(p->uid);
+	p->uid = sig_id_dup(&m->uid);
 	sig_join_answer(h, p, now_ms);
 }
 
@@ -484,8 +514,8 @@ static bool
 sig_speaks_for(struct sig_hub *h, struct sig_peer *p,
     const struct sig_msg *m)
 {
-	if (p->room != NULL && sig_id_eq(&p->room->id, &m->room) &&
-	    sig_id_eq(&p->uid, &m->uid))
+	if (p->room != NULL && sig_id_eq(p->room->id, &m->room) &&
+	    sig_id_eq(p->uid, &m->uid))
 		return true;
 	sig_error(h, p, "not-in-room", "this connection has not joined that "
 	    "room as that uid", m->ref);
@@ -540,7 +570,7 @@ sig_ice_servers(struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 	size_t	cap = sizeof(ice) + 64;
 	int	n;
 
-	if (sig_peer_ice(h, p, p->room != NULL ? &p->uid : NULL, now_ms, ice,
+	if (sig_peer_ice(h, p, p->room != NULL ? p->uid : NULL, now_ms, ice,
 	    sizeof(ice)) < 0)
 		strcpy(ice, "[]");
 	out = xmalloc(cap);

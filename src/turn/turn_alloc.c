@@ -17,7 +17,7 @@
 #define TURN_TABLE_MIN_BUCKETS	64
 
 void
-turn_sa_set(union turn_sa *u, const struct sockaddr *sa)
+turn_sa_set(union addr_sa *u, const struct sockaddr *sa)
 {
 	memset(u, 0, sizeof(*u));
 	memcpy(u, sa, addr_len(sa));

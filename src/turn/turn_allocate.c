@@ -131,7 +131,7 @@ turn_alloc_relay_ip(struct turn_ctx *c, const struct turn_req *r, int family,
 
 void
 turn_advertised_ip(const struct config *cfg, const struct sockaddr *relay,
-    union turn_sa *out)
+    union addr_sa *out)
 {
 	const struct config_extip	*x, *match = NULL;
 	size_t				 i;

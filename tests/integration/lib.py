@@ -533,9 +533,10 @@ class Server:
 
     def __init__(self, args=(), config_text=None, ready='auto', netns=False,
                  daemon_pidfile=None, log_file=None, ready_timeout=10,
-                 env=None, name='turnpike', start=True):
+                 env=None, name='turnpike', start=True, nofile=None):
         self.dir = tmpdir(name)
         self.args = list(args)
+        self.nofile = nofile        # open-file limit (soft and hard)
         self.config_path = None
         if config_text is not None:
             self.config_path = os.path.join(self.dir, 'turnserver.conf')
@@ -605,6 +606,9 @@ class Server:
     # -- life cycle
     def start(self):
         cmd = [TURNPIKE_BIN] + self.args
+        if self.nofile is not None:
+            cmd = ['prlimit', '--nofile=%d:%d' % (self.nofile, self.nofile),
+                   '--'] + cmd
         if self.netns:
             cmd = ['unshare', '-n', '--', 'sh', '-c',
                    'ip link set lo up && exec "$@"', 'sh'] + cmd

@@ -1393,6 +1393,56 @@ def rate_limit_options():
 
 
 @test
+def connection_limit_answers_503():
+    """With an open-file limit of 600 the signaling service holds 536
+    connections (600 less 64); the next gets a 503 it can read, on the
+    signaling port and on the TURN port alike, and a freed place is
+    taken again."""
+    tport, sport = free_port(), free_port('tcp')
+    lo, hi = free_port_range(16)
+    srv = Server(['-L', H, '-p', str(tport), '-r', REALM, '--min-port',
+                  str(lo), '--max-port', str(hi), '--signal-port',
+                  str(sport)], nofile=600)
+    request = b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+
+    def ask(port):
+        s = socket.create_connection((H, port), timeout=5)
+        s.sendall(request)
+        head = b''
+        try:
+            while b'\r\n\r\n' not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:
+            pass
+        return s, head.split(b'\r\n', 1)[0]
+
+    with srv:
+        held, statuses = [], collections.Counter()
+        for _ in range(536):
+            s, status = ask(sport)
+            held.append(s)
+            statuses[status] += 1
+        check('536 connections held, each answered 200 (%s)' %
+              dict(statuses), statuses[b'HTTP/1.1 200 OK'] == 536)
+        s, status = ask(sport)
+        check('the next one reads a 503 (%r)' % status,
+              status == b'HTTP/1.1 503 Service Unavailable')
+        s.close()
+        s, status = ask(tport)
+        check('on the TURN port too (%r)' % status,
+              status == b'HTTP/1.1 503 Service Unavailable')
+        s.close()
+        held.pop().close()
+        ok_again = wait_for(lambda: ask(sport)[1] == b'HTTP/1.1 200 OK', 5)
+        check('after one closes, a new connection is served', ok_again)
+        for s in held:
+            s.close()
+
+
+@test
 def client_that_does_not_read():
     """A member whose queued output passes 1 MiB is closed; the others
     see it leave."""

@@ -1927,7 +1927,7 @@ test_advertised(void)
 {
 	struct config		*cfg;
 	struct sockaddr_storage	 relay, want;
-	union turn_sa		 out;
+	union addr_sa		 out;
 	char			 err[128];
 	const char		*text;
 

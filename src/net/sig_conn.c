@@ -528,8 +528,10 @@ sconn_start(struct sconn *c, bool tls, bool tls_open)
 	    sconn_event_cb, c);
 	if (idle.tv_sec > 0)
 		bufferevent_set_timeouts(c->bev, &idle, NULL);
-	/* Plain connections: see sconn_wrote(). */
+	/* Plain connections: see sconn_wrote() (a new bufferevent writes). */
 	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
+	if (!tls)
+		bufferevent_disable(c->bev, EV_WRITE);
 	return 0;
 }
 

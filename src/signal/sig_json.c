@@ -30,6 +30,19 @@ struct sig_scan_cursor {
 	bool		 escaped;	/* the last string had a backslash */
 };
 
+/* Bytes that end a run of plain string content: '"', '\\', controls. */
+static const bool sig_scan_stop[256] = {
+	[0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true,
+	[0x04] = true, [0x05] = true, [0x06] = true, [0x07] = true,
+	[0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
+	[0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true,
+	[0x10] = true, [0x11] = true, [0x12] = true, [0x13] = true,
+	[0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
+	[0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true,
+	[0x1c] = true, [0x1d] = true, [0x1e] = true, [0x1f] = true,
+	['"'] = true, ['\\'] = true,
+};
+
 static void
 sig_scan_ws(struct sig_scan_cursor *c)
 {
@@ -89,8 +102,7 @@ sig_scan_string(struct sig_scan_cursor *c)
 		const char *q = p;
 
 		/* Plain bytes in bulk: most of a message is inside strings. */
-		while (q < c->end && *q != '"' && *q != '\\' &&
-		    (unsigned char)*q >= 0x20)
+		while (q < c->end && !sig_scan_stop[(unsigned char)*q])
 			q++;
 		if (q >= c->end || (unsigned char)*q < 0x20)
 			return -1;

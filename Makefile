@@ -126,11 +126,12 @@ check: config.mk
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	/usr/bin/python3 tests/run.py --build build/asan
 
-# TURN/UDP benchmark against coturn (bench/README.md); not a test.
+# turnpike against coturn, a bare UDP forwarder and a Node ws server, one
+# table (bench/README.md, doc/performance.md); not a test. BENCH_ARGS
+# passes options, e.g. make bench BENCH_ARGS=--quick
 bench: bench-tools
 	./scripts/deps.sh test
-	/usr/bin/python3 bench/turn_udp.py
-	/usr/bin/python3 bench/signal.py
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 # libFuzzer harnesses (clang): build/fuzz/fuzz_<name>, run e.g.
 #   build/fuzz/fuzz_stun tests/fuzz/corpus/stun

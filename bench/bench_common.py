@@ -1,29 +1,19 @@
-"""Helpers shared by bench/turn_udp.py and bench/signal.py.
+"""Helpers shared by bench/turn_bench.py and bench/sig_bench.py.
 
 Process hygiene (children stopped by PID, bounded waits), free loopback
-ports, /proc readings, medians and table formatting.  Stdlib only.
+ports, /proc readings, medians, shared options and the one table.  Stdlib
+only.
 """
 
+import argparse
 import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
 import sys
-
-# bench/signal.py sits next to this file: with bench/ on the module path (it
-# is sys.path[0] when bench/turn_udp.py runs) `import signal` would load it
-# instead of the standard library's module.  Import the stdlib modules with
-# bench/ off the path; once `signal` is in sys.modules, later imports of it
-# (subprocess's, the scripts' own) get the right one.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_saved_path = sys.path[:]
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != _HERE]
-try:
-    import random  # noqa: E402
-    import signal  # noqa: E402
-    import socket  # noqa: E402
-    import statistics  # noqa: E402
-    import subprocess  # noqa: E402
-    import time  # noqa: E402
-finally:
-    sys.path[:] = _saved_path
+import time
 
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 
@@ -84,6 +74,17 @@ def spawn(argv, log_path, env=None):
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                              stderr=subprocess.STDOUT, env=env)
     return track(p)
+
+# ---------------------------------------------------------------- options
+
+
+def add_option(ap, *names, **kw):
+    """ap.add_argument, unless the other benchmark module added it first
+    (--runs, --quick, --keep, --turnpike are shared)."""
+    try:
+        ap.add_argument(*names, **kw)
+    except argparse.ArgumentError:
+        pass
 
 # ------------------------------------------------------------------ ports
 
@@ -231,6 +232,9 @@ def row(section, figure, unit, spec, turnpike, reference, ref, target=''):
 def print_table(rows, out=sys.stdout):
     """One table: figure | turnpike | reference (name) | ratio | target."""
     head = ('figure', 'turnpike', 'reference', 'ratio', 'target')
+    if not rows:
+        print('(nothing measured)', file=out)
+        return
     lines, section = [], None
     for r in rows:
         if r['section'] != section:

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The reference signaling server for bench/signal.py: the room protocol of
+// The reference signaling server for bench/sig_bench.py: the room protocol of
 // /work/shared/PROTOCOL.md ("Core") as the WebRTC tutorials write it, on the
 // Node `ws` package. Written for the benchmark; it is not part of turnpike.
 //

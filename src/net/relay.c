@@ -245,19 +245,29 @@ relay_queue(struct worker *w, struct turn_relay *rl,
 	w->rtx_fd[i] = rl->fd;
 }
 
-/* One sendmmsg() per run of packets leaving through the same socket. */
+/*
+ * One sendmmsg() per relay socket: the batch is gathered by socket first
+ * (keeping each socket's order), since a few busy clients interleave their
+ * packets in the listener's batch (A B A B ...), and runs of one packet
+ * would each cost a system call.
+ */
 void
 relay_flush(struct worker *w)
 {
-	unsigned int	start = 0, end;
+	struct mmsghdr	sorted[NET_UDP_BATCH];
+	bool		taken[NET_UDP_BATCH] = { false };
+	unsigned int	i, j, n;
 
-	while (start < w->nrtx) {
-		for (end = start + 1; end < w->nrtx &&
-		    w->rtx_fd[end] == w->rtx_fd[start]; end++)
-			;
-		udp_sendmmsg(w->rtx_fd[start], w->rtx_msgs + start,
-		    end - start);
-		start = end;
+	for (i = 0; i < w->nrtx; i++) {
+		if (taken[i])
+			continue;
+		n = 0;
+		for (j = i; j < w->nrtx; j++)
+			if (!taken[j] && w->rtx_fd[j] == w->rtx_fd[i]) {
+				sorted[n++] = w->rtx_msgs[j];
+				taken[j] = true;
+			}
+		udp_sendmmsg(w->rtx_fd[i], sorted, n);
 	}
 	w->nrtx = 0;
 }

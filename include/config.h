@@ -124,7 +124,7 @@ struct config {
 	int		 signal_room_max;	/* 2; 0 = unlimited */
 	int		 signal_ping_interval;	/* 25 */
 	int		 signal_idle_timeout;	/* 60 */
-	int		 signal_rate;		/* 50 messages/s; 0 = no limit */
+	int		 signal_rate;		/* 50 a second; 0: no limit */
 	int		 signal_rate_burst;	/* 200 */
 	int		 signal_max_message;	/* 65536 */
 	int		 signal_ice_ttl;	/* 86400 */

@@ -60,14 +60,15 @@ struct net_udp {
  * of file descriptors or memory: its event is level-triggered, so trying
  * again at once would spin on a connection it cannot take.
  */
-typedef void (*sock_accept_fn)(int fd, struct sockaddr *, int salen,
+typedef void (*sock_accept_cb)(int fd, struct sockaddr *, int salen,
     void *arg);
 struct sock_listener {
 	struct evconnlistener	*lev;
 	struct event		*resume;
-	sock_accept_fn		 accept;
+	sock_accept_cb		 accept;
 	void			*arg;
 	const char		*what;		/* for the log */
+	bool			 warned;	/* this shortage is logged */
 };
 
 struct net_tcp {
@@ -149,7 +150,7 @@ int	 sock_tcp_listen(const struct sockaddr_storage *, const char *device,
 	    bool first);
 int	 sock_peek_first(int fd, uint8_t *first, const char **why);
 int	 sock_listener_open(struct sock_listener *, struct event_base *,
-	    int fd, sock_accept_fn, void *arg, const char *what);
+	    int fd, sock_accept_cb, void *arg, const char *what);
 void	 sock_listener_close(struct sock_listener *);
 
 /* udp.c */

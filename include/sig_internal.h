@@ -23,8 +23,8 @@ struct sock_listener;
 #define SIG_HANDSHAKE_TIMEOUT	10
 /* Output queued to a client past which it is closed: it stopped reading. */
 #define SIG_OUT_HIGH		(1024 * 1024)
-/* File descriptors the signaling connection limit leaves to the rest. */
-#define SIG_FD_RESERVE		64
+/* Descriptors the connection limit leaves free beyond those open at start. */
+#define SIG_FD_MARGIN		32
 /* Connections over the limit that may wait a moment for a 503. */
 #define SIG_REFUSING_MAX	16
 /* Largest request body accepted (and ignored): no route takes one. */
@@ -64,8 +64,8 @@ struct sigsrv {
 	struct sig_ice		  ice;
 	char			 *web_root;	/* realpath, or NULL: no pages */
 	struct sconn_list	  conns;
-	struct sconn_list	  dirty;	/* output to write (sig_conn.c) */
-	bool			  batching;	/* in a read: write at its end */
+	struct sconn_list	  dirty;	/* output not yet written */
+	bool			  batching;	/* in a read: write after */
 	size_t			  nconns, max_conns;
 	size_t			  nrefusing;	/* over the limit, for a 503 */
 	uint32_t		  next_id;
@@ -98,7 +98,7 @@ struct sconn {
 	struct sig_peer		*sig;
 	bool			 freeing;
 	bool			 dirty;		/* output we have not written */
-	bool			 writing;	/* the bufferevent writes the rest */
+	bool			 writing;	/* the bufferevent writes it */
 	bool			 refusing;	/* over the limit: 503, close */
 };
 

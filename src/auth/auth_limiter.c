@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "auth.h"
+#include "bucket.h"
 #include "xmalloc.h"
 
 #define AUTH_LIMITER_SLOTS	1024
@@ -25,14 +26,10 @@
 #define AUTH_LIMITER_RATE	100	/* answers per second per slot */
 #define AUTH_LIMITER_BURST	200
 
-struct auth_bucket {
-	uint64_t	last_ms;
-	uint32_t	tokens;
-};
 
 struct auth_limiter {
 	uint64_t		seed;
-	struct auth_bucket	slot[AUTH_LIMITER_SLOTS];
+	struct bucket		slot[AUTH_LIMITER_SLOTS];
 };
 
 struct auth_limiter *
@@ -76,24 +73,9 @@ bool
 auth_limiter_allow(struct auth_limiter *l, const struct sockaddr *sa,
     uint64_t now_ms)
 {
-	struct auth_bucket	*b = &l->slot[auth_limiter_hash(l, sa)];
-	uint64_t		 add;
+	struct bucket	*b = &l->slot[auth_limiter_hash(l, sa)];
 
-	if (b->last_ms == 0) {
-		b->tokens = AUTH_LIMITER_BURST;
-		b->last_ms = now_ms;
-	}
-	add = (now_ms - b->last_ms) * AUTH_LIMITER_RATE / 1000;
-	if (add > 0) {
-		b->tokens = (uint32_t)(b->tokens + add > AUTH_LIMITER_BURST ?
-		    AUTH_LIMITER_BURST : b->tokens + add);
-		/* Keep the remainder: only the time the tokens stand for. */
-		b->last_ms += add * 1000 / AUTH_LIMITER_RATE;
-		if (b->tokens == AUTH_LIMITER_BURST)
-			b->last_ms = now_ms;
-	}
-	if (b->tokens == 0)
-		return false;
-	b->tokens--;
-	return true;
+	if (b->last_ms == 0)		/* a slot never used starts full */
+		bucket_fill(b, AUTH_LIMITER_BURST, now_ms);
+	return bucket_take(b, AUTH_LIMITER_RATE, AUTH_LIMITER_BURST, now_ms);
 }

@@ -28,7 +28,8 @@
 #define AUTH_NONCE_PREFIX_LEN	(sizeof(AUTH_NONCE_PREFIX) - 1)
 #define AUTH_NONCE_LEN		(AUTH_NONCE_PREFIX_LEN + 32)
 
-static void
+/* The nonce's MAC for time t and the client's IP; -1 if OpenSSL fails. */
+static int
 auth_nonce_mac(const struct auth *a, uint64_t t, const struct sockaddr *sa,
     uint8_t mac[8])
 {
@@ -48,8 +49,9 @@ auth_nonce_mac(const struct auth *a, uint64_t t, const struct sockaddr *sa,
 	memcpy(buf + 8, ip, iplen);
 	if (hmac_compute(HMAC_SHA256, auth_nonce_key(a), 32, buf, 8 + iplen,
 	    NULL, 0, full, sizeof(full)) == -1)
-		memset(full, 0, sizeof(full));	/* matches no nonce minted */
+		return -1;
 	memcpy(mac, full, 8);
+	return 0;
 }
 
 size_t
@@ -59,9 +61,9 @@ auth_nonce_mint(const struct auth *a, const struct sockaddr *client,
 	uint8_t	mac[8];
 	size_t	n, i;
 
-	if (cap < AUTH_NONCE_LEN + 1)
+	if (cap < AUTH_NONCE_LEN + 1 || auth_nonce_mac(a, now, client, mac) ==
+	    -1)
 		return 0;
-	auth_nonce_mac(a, now, client, mac);
 	n = (size_t)snprintf(out, cap, "%s%016llx", AUTH_NONCE_PREFIX,
 	    (unsigned long long)now);
 	for (i = 0; i < 8; i++)
@@ -102,7 +104,8 @@ auth_nonce_check(const struct auth *a, const uint8_t *nonce, size_t len,
 	nonce += AUTH_NONCE_PREFIX_LEN;
 	if (auth_nonce_hex(nonce, 16, &t) == -1)
 		return AUTH_NONCE_BAD;
-	auth_nonce_mac(a, t, client, mac);
+	if (auth_nonce_mac(a, t, client, mac) == -1)
+		return AUTH_NONCE_BAD;
 	for (i = 0; i < 8; i++) {
 		if (auth_nonce_hex(nonce + 16 + 2 * i, 2, &part) == -1)
 			return AUTH_NONCE_BAD;

@@ -95,13 +95,20 @@ auth_revoked_prune(struct auth_revoked *r, struct auth_revoked_entry **pp,
 	}
 }
 
-/* Twice the buckets, keeping chains short; lock held. */
+/*
+ * Drop every expired entry, then, if the set is still as full, twice the
+ * buckets to keep chains short; lock held.
+ */
 static void
-auth_revoked_grow(struct auth_revoked *r)
+auth_revoked_grow(struct auth_revoked *r, uint64_t now)
 {
 	struct auth_revoked_entry	**old = r->bucket, *e, *next, **pp;
 	size_t				  n = r->nbuckets, i;
 
+	for (i = 0; i < n; i++)
+		auth_revoked_prune(r, &old[i], now);
+	if (r->n < 2 * r->nbuckets)
+		return;
 	r->nbuckets *= 2;
 	r->bucket = xcalloc(r->nbuckets, sizeof(*r->bucket));
 	for (i = 0; i < n; i++)
@@ -123,7 +130,7 @@ auth_revoked_add(struct auth_revoked *r, const char *name, uint64_t until,
 
 	pthread_mutex_lock(&r->lock);
 	if (r->n >= 2 * r->nbuckets)
-		auth_revoked_grow(r);
+		auth_revoked_grow(r, now);
 	pp = auth_revoked_slot(r, name, len);
 	auth_revoked_prune(r, pp, now);
 	e = xmalloc(sizeof(*e) + len + 1);

@@ -29,6 +29,31 @@
 #define RELAY_PAYLOAD_MAX	(NET_UDP_BUFSZ - TURN_HEADROOM - TURN_TAILROOM)
 
 /*
+ * One sendmmsg() per socket: datagrams are gathered by socket first
+ * (keeping each socket's order), since a few busy clients interleave
+ * their packets in a batch (A B A B ...), and runs of one would each cost
+ * a system call.
+ */
+static void
+relay_send_by_fd(const struct mmsghdr *msgs, const int *fds, unsigned int n)
+{
+	struct mmsghdr	gathered[NET_PTC_SLOTS];
+	bool		taken[NET_PTC_SLOTS] = { false };
+	unsigned int	i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if (taken[i])
+			continue;
+		for (j = i, k = 0; j < n; j++)
+			if (!taken[j] && fds[j] == fds[i]) {
+				gathered[k++] = msgs[j];
+				taken[j] = true;
+			}
+		udp_sendmmsg(fds[i], gathered, k);
+	}
+}
+
+/*
  * Datagrams from peers to a client on a stream: framed with padding and
  * queued on the connection, dropped while the client is too far behind.
  */
@@ -129,20 +154,11 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 		w->nptc_slots += (unsigned int)got;
 }
 
-/* Send what relay_read_cb() queued: one sendmmsg() per client socket run. */
+/* Send what relay_read_cb() queued for clients. */
 void
 relay_flush_clients(struct worker *w)
 {
-	unsigned int	start = 0, end;
-
-	while (start < w->nptc) {
-		for (end = start + 1; end < w->nptc &&
-		    w->ptc_fd[end] == w->ptc_fd[start]; end++)
-			;
-		udp_sendmmsg(w->ptc_fd[start], w->ptc_msgs + start,
-		    end - start);
-		start = end;
-	}
+	relay_send_by_fd(w->ptc_msgs, w->ptc_fd, w->nptc);
 	w->nptc = w->nptc_slots = 0;
 }
 
@@ -245,29 +261,10 @@ relay_queue(struct worker *w, struct turn_relay *rl,
 	w->rtx_fd[i] = rl->fd;
 }
 
-/*
- * One sendmmsg() per relay socket: the batch is gathered by socket first
- * (keeping each socket's order), since a few busy clients interleave their
- * packets in the listener's batch (A B A B ...), and runs of one packet
- * would each cost a system call.
- */
+/* Send what relay_queue() queued for peers. */
 void
 relay_flush(struct worker *w)
 {
-	struct mmsghdr	sorted[NET_UDP_BATCH];
-	bool		taken[NET_UDP_BATCH] = { false };
-	unsigned int	i, j, n;
-
-	for (i = 0; i < w->nrtx; i++) {
-		if (taken[i])
-			continue;
-		n = 0;
-		for (j = i; j < w->nrtx; j++)
-			if (!taken[j] && w->rtx_fd[j] == w->rtx_fd[i]) {
-				sorted[n++] = w->rtx_msgs[j];
-				taken[j] = true;
-			}
-		udp_sendmmsg(w->rtx_fd[i], sorted, n);
-	}
+	relay_send_by_fd(w->rtx_msgs, w->rtx_fd, w->nrtx);
 	w->nrtx = 0;
 }

@@ -548,6 +548,7 @@ sconn_refuse(int fd, bool tls, const uint8_t *data, size_t len)
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	uint8_t			buf[4096];
 	ssize_t			n;
+	int			i;
 
 	if (tls)
 		return;
@@ -558,7 +559,9 @@ sconn_refuse(int fd, bool tls, const uint8_t *data, size_t len)
 	}
 	(void)!write(fd, busy, sizeof(busy) - 1);
 	shutdown(fd, SHUT_WR);
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+	/* What is there now, and no more: a client may go on sending. */
+	for (i = 0; i < 16 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	    i++)
 		;
 }
 

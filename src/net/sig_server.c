@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -236,7 +237,6 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
     void *arg)
 {
 	struct sigsrv	*srv;
-	struct rlimit	 rl;
 	char		*secret;
 	size_t		 i;
 
@@ -249,14 +249,6 @@ sigsrv_new(const struct config *cfg, struct auth *auth, SSL_CTX *tls,
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->dirty);
 	pthread_mutex_init(&srv->lock, NULL);
-	/*
-	 * Just under the fd limit, less what the process holds at start
-	 * (about 20-30) and a margin: past it a client gets a 503 rather
-	 * than a connection accept() cannot take. TURN allocations share
-	 * the same limit and get 508 when it is spent.
-	 */
-	srv->max_conns = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur > 512 ? (size_t)rl.rlim_cur - SIG_FD_RESERVE : 256;
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	srv->stop_ev = event_new(srv->base, -1, 0, sigsrv_stop_cb, srv);
@@ -298,12 +290,53 @@ sigsrv_main(void *arg)
 	return NULL;
 }
 
+/* Descriptors open now (the workers' sockets, the log...), or -1. */
+static long
+sigsrv_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*e;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* the directory's own */
+}
+
+/*
+ * Connections: the fd limit, less what the process holds once its workers
+ * are set up and a margin. Past it a client gets a 503 rather than wait
+ * for an accept() that cannot succeed. TURN allocations made later share
+ * the same limit and get 508 when it is spent.
+ */
+static void
+sigsrv_set_max_conns(struct sigsrv *srv)
+{
+	struct rlimit	rl;
+	long		open = sigsrv_open_fds();
+
+	if (open < 0)
+		open = 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur > (rlim_t)open + SIG_FD_MARGIN + 256)
+		srv->max_conns = (size_t)(rl.rlim_cur - (rlim_t)open -
+		    SIG_FD_MARGIN);
+	else
+		srv->max_conns = 256;
+	log_info("signal connections max=%zu", srv->max_conns);
+}
+
 int
 sigsrv_start(struct sigsrv *srv)
 {
 	sigset_t	all, old;
 	int		rc;
 
+	sigsrv_set_max_conns(srv);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&srv->thread, NULL, sigsrv_main, srv);

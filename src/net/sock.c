@@ -156,6 +156,7 @@ sock_listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct sock_listener	*l = arg;
 
+	l->warned = false;
 	l->accept(fd, sa, salen, l->arg);
 }
 
@@ -177,8 +178,11 @@ sock_listener_error_cb(struct evconnlistener *lev, void *arg)
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
 	    err != ENOMEM)
 		return;		/* the client's trouble: try the next one */
-	log_warnx("%s accept: %s; not accepting for %d ms", l->what,
-	    strerror(err), SOCK_LISTEN_PAUSE_MS);
+	/* Once per shortage, not every pause: it may last a while. */
+	if (!l->warned)
+		log_warnx("%s accept: %s; pausing %d ms at a time until it "
+		    "passes", l->what, strerror(err), SOCK_LISTEN_PAUSE_MS);
+	l->warned = true;
 	evconnlistener_disable(lev);
 	event_add(l->resume, &tv);
 }
@@ -186,10 +190,10 @@ sock_listener_error_cb(struct evconnlistener *lev, void *arg)
 /* Listen on fd (already listening); closes it on failure. */
 int
 sock_listener_open(struct sock_listener *l, struct event_base *base, int fd,
-    sock_accept_fn accept_fn, void *arg, const char *what)
+    sock_accept_cb accept_cb, void *arg, const char *what)
 {
 	memset(l, 0, sizeof(*l));
-	l->accept = accept_fn;
+	l->accept = accept_cb;
 	l->arg = arg;
 	l->what = what;
 	l->resume = evtimer_new(base, sock_listener_resume_cb, l);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "bucket.h"
 #include "config.h"
 #include "sig.h"
 #include "xmalloc.h"
@@ -38,8 +39,7 @@ struct sig_peer {
 	TAILQ_ENTRY(sig_peer)	 lobby;		/* not in a room */
 	char			*token;		/* from the URL, or NULL */
 	char			*host;		/* Host header, or NULL */
-	uint32_t		 tokens;
-	uint64_t		 last_ms;
+	struct bucket		 rate;		/* messages (signal-rate) */
 	char			*minted[SIG_MINTED_MAX];
 };
 
@@ -331,8 +331,7 @@ sig_peer_new(struct sig_hub *h, void *conn, const char *token,
 	p = xcalloc(1, sizeof(*p));
 	p->hub = h;
 	p->conn = conn;
-	p->tokens = (uint32_t)h->cfg->signal_rate_burst;
-	/* Most peers have neither: no room kept for them (RSS per peer). */
+	/* Sized to fit (RSS per peer): a token is rare, a host short. */
 	p->token = token != NULL && *token != '\0' ? xstrdup(token) : NULL;
 	p->host = host != NULL && *host != '\0' ? xstrdup(host) : NULL;
 	TAILQ_INSERT_TAIL(&h->lobby, p, lobby);
@@ -383,23 +382,13 @@ sig_peer_free(struct sig_hub *h, struct sig_peer *p)
 static bool
 sig_peer_rate_ok(const struct sig_hub *h, struct sig_peer *p, uint64_t now_ms)
 {
-	uint64_t	add, burst = (uint64_t)h->cfg->signal_rate_burst;
-
 	if (h->cfg->signal_rate == 0)
 		return true;
-	add = (now_ms - p->last_ms) * (uint64_t)h->cfg->signal_rate / 1000;
-	if (p->tokens + add >= burst) {
-		p->tokens = (uint32_t)burst;
-		p->last_ms = now_ms;
-	} else if (add > 0) {
-		p->tokens += (uint32_t)add;
-		/* Keep the fraction of a token already earned. */
-		p->last_ms += add * 1000 / (uint64_t)h->cfg->signal_rate;
-	}
-	if (p->tokens == 0)
-		return false;
-	p->tokens--;
-	return true;
+	if (p->rate.last_ms == 0)	/* the first message: a full bucket */
+		bucket_fill(&p->rate, (uint32_t)h->cfg->signal_rate_burst,
+		    now_ms);
+	return bucket_take(&p->rate, (uint32_t)h->cfg->signal_rate,
+	    (uint32_t)h->cfg->signal_rate_burst, now_ms);
 }
 
 /* Join -------------------------------------------------------------------- */

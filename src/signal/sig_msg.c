@@ -133,13 +133,15 @@ sig_msg_cmd(const char *name, struct sig_msg *m)
 
 /*
  * The jansson path, for what the scan below leaves to it: the legacy form,
- * and ids or tokens written with escapes or as reals, whose canonical text
- * is jansson's. The text has been scanned: it is one JSON object without
- * duplicate top-level keys.
+ * more top-level members than it looks at, and ids, tokens or keys written
+ * with escapes or as reals, whose canonical text is jansson's. The text is
+ * one JSON object of nmembers top-level members (sig_json_scan): jansson
+ * keeps one of each name, so fewer means a name came twice (perhaps
+ * spelt with escapes).
  */
 static int
-sig_msg_parse_tree(const char *text, size_t len, struct sig_msg *m,
-    const char **code, const char **message)
+sig_msg_parse_tree(const char *text, size_t len, size_t nmembers,
+    struct sig_msg *m, const char **code, const char **message)
 {
 	json_t		*obj, *cmd, *token;
 	json_error_t	 jerr;
@@ -149,6 +151,11 @@ sig_msg_parse_tree(const char *text, size_t len, struct sig_msg *m,
 	if (obj == NULL || !json_is_object(obj)) {
 		*code = "bad-json";
 		*message = "not a JSON object";
+		goto out;
+	}
+	if (json_object_size(obj) != nmembers) {
+		*code = "bad-json";
+		*message = "duplicate keys";
 		goto out;
 	}
 	cmd = json_object_get(obj, "cmd");
@@ -285,17 +292,20 @@ sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
 		*message = "not a JSON object";
 		return -1;
 	}
-	for (i = 0; i < n && r == 0; i++)
-		if (mm[i].key_escaped)
-			r = 1;		/* "c\u006dd" is "cmd" */
-	if (r == 0 && sig_msg_duplicates(mm, n)) {
+	if (r == 1)		/* more than mm holds */
+		return sig_msg_parse_tree(text, len, n, m, code, message);
+	for (i = 0; i < n; i++)
+		if (mm[i].key_escaped)	/* "c\u006dd" is "cmd" */
+			return sig_msg_parse_tree(text, len, n, m, code,
+			    message);
+	if (sig_msg_duplicates(mm, n)) {
 		*code = "bad-json";
 		*message = "duplicate keys";
 		return -1;
 	}
 	cmd = sig_msg_member(mm, n, "cmd");
-	if (r == 1 || cmd == NULL || cmd->val_escaped)
-		return sig_msg_parse_tree(text, len, m, code, message);
+	if (cmd == NULL || cmd->val_escaped)
+		return sig_msg_parse_tree(text, len, n, m, code, message);
 	if (cmd->type != SIG_JSON_STRING) {
 		*message = "cmd must be a string";
 		return -1;
@@ -306,13 +316,14 @@ sig_msg_parse(const char *text, size_t len, struct sig_msg *m,
 		return -1;
 	}
 	if ((r = sig_msg_ids_scanned(mm, n, m, message)) == 1)
-		return sig_msg_parse_tree(text, len, m, code, message);
+		return sig_msg_parse_tree(text, len, n, m, code, message);
 	if (r == -1)
 		return -1;
 	token = sig_msg_member(mm, n, "token");
 	if (token != NULL && token->type == SIG_JSON_STRING) {
 		if (token->val_escaped)
-			return sig_msg_parse_tree(text, len, m, code, message);
+			return sig_msg_parse_tree(text, len, n, m, code,
+			    message);
 		snprintf(m->token, sizeof(m->token), "%.*s",
 		    (int)(token->val_len - 2), token->val + 1);
 	}

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "log.h"
 #include "turn_internal.h"
 
 /* PASSWORD-ALGORITHMS we offer: MD5 and SHA-256, no parameters. */
@@ -38,6 +39,10 @@ turn_auth_challenge(struct turn_ctx *c, const struct turn_req *r,
 		return -2;
 	n = auth_nonce_mint(c->sh->auth, r->client, c->now_unix, nonce,
 	    sizeof(nonce));
+	if (n == 0) {
+		log_warnx("turn cannot make a nonce (OpenSSL)");
+		return -2;
+	}
 	stun_build_init(&b, out, cap, m->method, STUN_CLASS_ERROR, m);
 	stun_build_error_code(&b, code, NULL);
 	stun_build_string(&b, STUN_ATTR_REALM, auth_realm(c->sh->auth));

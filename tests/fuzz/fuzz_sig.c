@@ -279,8 +279,7 @@ fuzz_sig_parse(const uint8_t *data, size_t size)
 }
 
 /*
- * sig_json_scan() against jansson: both accept the same objects (save for
- * nesting past the scanner's depth limit, which is the lower), with as
+ * sig_json_scan() against jansson: both accept the same objects, with as
  * many members when no key repeats.
  */
 static void
@@ -305,11 +304,8 @@ fuzz_sig_scan(const uint8_t *data, size_t size)
 	if (rc != -1)
 		fuzz_sig_check(json_is_object(obj));
 	if (json_is_object(obj)) {
-		for (i = 0, j = 0; i < size; i++)
-			j += data[i] == '[' || data[i] == '{';
-		fuzz_sig_check(rc != -1 || j > 500);
-		fuzz_sig_check(rc == -1 || dup || n > 8 ||
-		    json_object_size(obj) == n);
+		fuzz_sig_check(rc != -1);
+		fuzz_sig_check(dup || n > 8 || json_object_size(obj) == n);
 	}
 	json_decref(obj);
 }

@@ -1520,6 +1520,40 @@ test_msg_parse(void)
 	    strcmp(m.remote.text, "1.5") == 0 && strcmp(m.ref, "offer") == 0 &&
 	    strcmp(m.token, "tk") == 0, "offer decoded, ids as JSON text");
 	sig_msg_clear(&m);
+	/* More top-level members than the scan keeps: cmd comes last. */
+	{
+		char	big[1024];
+		size_t	k, len = 0;
+
+		len += (size_t)snprintf(big, sizeof(big), "{");
+		for (k = 0; k < 40; k++)
+			len += (size_t)snprintf(big + len, sizeof(big) - len,
+			    "\"k%zu\":%zu,", k, k);
+		len += (size_t)snprintf(big + len, sizeof(big) - len,
+		    "\"cmd\":\"keepalive\"}");
+		ok(sig_msg_parse(big, len, &m, &code, &message) == 0 &&
+		    m.cmd == SIG_CMD_KEEPALIVE,
+		    "41 members, cmd the last: decoded");
+		sig_msg_clear(&m);
+		big[len - 1] = ',';
+		len += (size_t)snprintf(big + len, sizeof(big) - len,
+		    "\"k3\":0}");
+		ok(sig_msg_parse(big, len, &m, &code, &message) == -1 &&
+		    strcmp(code, "bad-json") == 0,
+		    "42 members, one name twice: bad-json");
+		sig_msg_clear(&m);
+	}
+	t = "{\"c\\u006dd\":\"leave\",\"roomId\":\"a\",\"uid\":\"u\","
+	    "\"cmd\":\"join\"}";
+	ok(sig_msg_parse(t, strlen(t), &m, &code, &message) == -1 &&
+	    strcmp(code, "bad-json") == 0,
+	    "cmd twice, once spelt with an escape: bad-json");
+	sig_msg_clear(&m);
+	t = "{\"cmd\":\"relay\",\"roomId\":\"r\",\"uid\":\"u\","
+	    "\"msg\":{\"x\":1,\"x\":2}}";
+	ok(sig_msg_parse(t, strlen(t), &m, &code, &message) == 0,
+	    "a name twice inside msg: opaque, forwarded");
+	sig_msg_clear(&m);
 	t = "{\"cmd\":\"ice-servers\"}";
 	ok(sig_msg_parse(t, strlen(t), &m, &code, &message) == 0 &&
 	    m.cmd == SIG_CMD_ICE_SERVERS && !m.has_room && !m.has_uid,
@@ -1657,7 +1691,7 @@ test_json_scan(void)
 	};
 	struct sig_json_member	mm[2];
 	const char		*t;
-	char			deep[2000];
+	char			deep[4200];
 	size_t			i, n;
 	int			rc;
 
@@ -1674,10 +1708,21 @@ test_json_scan(void)
 	    mm[0].val_len == 5 && mm[1].type == SIG_JSON_ARRAY &&
 	    mm[1].val_len == 3 && memcmp(mm[1].val, "[1]", 3) == 0,
 	    "members: key, value text, type, escapes");
-	memset(deep, '[', sizeof(deep));
-	memcpy(deep, "{\"a\":", 5);
-	ok(sig_json_scan(deep, sizeof(deep), mm, 2, &n) == -1,
-	    "nesting past the limit refused, without overflowing the stack");
+	/* jansson's depth limit: 2048 levels, the outer object included */
+	for (i = 0; i < 2; i++) {
+		size_t	levels = 2047 + i, k, len = 0;
+
+		len += (size_t)snprintf(deep + len, sizeof(deep) - len,
+		    "{\"a\":");
+		for (k = 0; k < levels; k++)
+			deep[len++] = '[';
+		for (k = 0; k < levels; k++)
+			deep[len++] = ']';
+		deep[len++] = '}';
+		ok(sig_json_scan(deep, len, mm, 2, &n) == (i == 0 ? 0 : -1),
+		    i == 0 ? "2048 levels of nesting accepted" :
+		    "2049 levels refused");
+	}
 }
 
 int

@@ -528,10 +528,12 @@ sconn_start(struct sconn *c, bool tls, bool tls_open)
 	    sconn_event_cb, c);
 	if (idle.tv_sec > 0)
 		bufferevent_set_timeouts(c->bev, &idle, NULL);
-	/* Plain connections: see sconn_wrote() (a new bufferevent writes). */
-	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
-	if (!tls)
-		bufferevent_disable(c->bev, EV_WRITE);
+	/* A new bufferevent writes; plain connections write themselves. */
+	bufferevent_enable(c->bev, EV_READ);
+	if (tls)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else
+		bufferevent_disable(c->bev, EV_WRITE);	/* sconn_wrote() */
 	return 0;
 }
 

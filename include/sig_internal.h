@@ -109,6 +109,8 @@ void	sconn_http_answer(struct sconn *, int status, const char *type,
 	    bool head_only);
 void	sconn_http_error(struct sconn *, int status, const char *extra,
 	    bool keep_alive);
+void	sconn_http_answer_file(struct sconn *, const char *type, int fd,
+	    size_t len, bool keep_alive, const char *extra, bool head_only);
 void	sconn_frame(struct sconn *, uint8_t opcode, const void *data,
 	    size_t len);
 /* Call after adding to c's output by hand: it will be written. */

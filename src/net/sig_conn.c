@@ -76,6 +76,7 @@ sconn_free(struct sconn *c)
 }
 
 static void	sconn_flush(struct sigsrv *);
+static void	sconn_flush_one(struct sconn *);
 
 static void
 sconn_free_cb(evutil_socket_t fd, short what, void *arg)
@@ -136,6 +137,14 @@ sconn_close_after_flush(struct sconn *c, const char *reason)
 	    addr_format(&c->peer.sa, true, peer,
 	    sizeof(peer)), reason);
 	c->state = SCONN_CLOSING;
+	if (c->ssl == NULL && !c->writing) {
+		/* Most often the socket takes it all at once: no write event. */
+		sconn_flush_one(c);
+		if (!c->writing) {
+			sconn_drop(c, "closed");
+			return;
+		}
+	}
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, sconn_flushed_cb, NULL, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -290,10 +299,10 @@ const struct sig_ops sconn_sig_ops = {
 	.revoke = sconn_sig_revoke,
 };
 
-void
-sconn_http_answer(struct sconn *c, int status, const char *type,
-    const char *body, size_t len, bool keep_alive, const char *extra,
-    bool head_only)
+/* The response head, with a Date; false if it does not fit. */
+static bool
+sconn_http_head(struct sconn *c, int status, const char *type, size_t len,
+    bool keep_alive, const char *extra)
 {
 	char	head[1024], date[64], all[768];
 	ssize_t	n;
@@ -304,10 +313,34 @@ sconn_http_answer(struct sconn *c, int status, const char *type,
 	n = http_build_response_head(head, sizeof(head), status, type,
 	    (ssize_t)len, keep_alive, all);
 	if (n < 0)
-		return;
+		return false;
 	bufferevent_write(c->bev, head, (size_t)n);
+	return true;
+}
+
+void
+sconn_http_answer(struct sconn *c, int status, const char *type,
+    const char *body, size_t len, bool keep_alive, const char *extra,
+    bool head_only)
+{
+	if (!sconn_http_head(c, status, type, len, keep_alive, extra))
+		return;
 	if (!head_only && len > 0)
 		bufferevent_write(c->bev, body, len);
+	sconn_wrote(c);
+	if (!keep_alive)
+		sconn_close_after_flush(c, "http-close");
+}
+
+/* 200 with len bytes of the open file fd, which is taken over. */
+void
+sconn_http_answer_file(struct sconn *c, const char *type, int fd,
+    size_t len, bool keep_alive, const char *extra, bool head_only)
+{
+	if (!sconn_http_head(c, 200, type, len, keep_alive, extra) ||
+	    head_only || len == 0 || evbuffer_add_file(bufferevent_get_output(
+	    c->bev), fd, 0, (ev_off_t)len) == -1)
+		close(fd);		/* else the buffer owns it now */
 	sconn_wrote(c);
 	if (!keep_alive)
 		sconn_close_after_flush(c, "http-close");
@@ -567,6 +600,20 @@ sconn_refuse(int fd, bool tls, const uint8_t *data, size_t len)
 		;
 }
 
+/* The first byte is in: TLS or plain, or a 503 over the limit. */
+static void
+sconn_sniffed(struct sconn *c, uint8_t first)
+{
+	if (c->refusing) {
+		sconn_refuse(c->fd, false, NULL, 0);
+		sconn_drop(c, "too-many-connections");
+		return;
+	}
+	if ((first == 0x16 && c->srv->tls == NULL) ||
+	    sconn_start(c, first == 0x16, false) == -1)
+		sconn_drop(c, "setup-failed");
+}
+
 static void
 sconn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -586,14 +633,7 @@ sconn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_free(c->sniff);
 	c->sniff = NULL;
-	if (c->refusing) {
-		sconn_refuse(fd, false, NULL, 0);
-		sconn_drop(c, "too-many-connections");
-		return;
-	}
-	if ((first == 0x16 && c->srv->tls == NULL) ||
-	    sconn_start(c, first == 0x16, false) == -1)
-		sconn_drop(c, "setup-failed");
+	sconn_sniffed(c, first);
 }
 
 void
@@ -604,6 +644,9 @@ sconn_new(struct sigsrv *srv, int fd, SSL *ssl, const uint8_t *data,
 	struct sconn	*c;
 	struct timeval	 tv = { SIG_HANDSHAKE_TIMEOUT, 0 };
 	char		 name[ADDR_STRLEN];
+	const char	*why;
+	uint8_t		 first;
+	int		 rc;
 
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
@@ -633,6 +676,14 @@ sconn_new(struct sigsrv *srv, int fd, SSL *ssl, const uint8_t *data,
 		}
 	}
 	if (sniff) {
+		/* Clients speak first: their first bytes are often here. */
+		if ((rc = sock_peek_first(fd, &first, &why)) != 0) {
+			if (rc == -1)
+				sconn_drop(c, why);
+			else
+				sconn_sniffed(c, first);
+			return;
+		}
 		c->sniff = event_new(srv->base, fd, EV_READ | EV_PERSIST,
 		    sconn_sniff_cb, c);
 		if (c->sniff == NULL || event_add(c->sniff, &tv) == -1)

@@ -261,15 +261,9 @@ sconn_route_static(struct sconn *c, const struct http_request *req,
 		goto notfound;
 	free(real);
 	n = (ssize_t)st.st_size;
-	sconn_http_answer(c, 200, http_static_mime(rel), NULL, (size_t)n,
+	sconn_http_answer_file(c, http_static_mime(rel), fd, (size_t)n,
 	    req->keep_alive, "Cache-Control: no-cache\r\n"
-	    "X-Content-Type-Options: nosniff\r\n", true);
-	if (!head_only && n > 0 &&
-	    evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, n) == 0) {
-		sconn_wrote(c);
-		return;		/* the buffer owns fd now */
-	}
-	close(fd);
+	    "X-Content-Type-Options: nosniff\r\n", head_only);
 	return;
 notfound:
 	free(real);

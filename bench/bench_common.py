@@ -7,12 +7,15 @@ only.
 
 import argparse
 import os
+import platform
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -261,3 +264,45 @@ def print_table(rows, out=sys.stdout):
             print('| ' + l[0] + ' |', file=out)
         else:
             print(fmt_line(l), file=out)
+
+
+# -------------------------------------------------------------------- main
+
+
+def bench_main(doc, modules, prefix):
+    """The command line of bench/run.py and of each module run alone: the
+    options of `modules` (each has NAME, add_arguments, measure), their
+    rows in one table; exit status 1 when something could not be
+    measured, never because of the numbers."""
+    ap = argparse.ArgumentParser(description=doc.split('\n')[0])
+    if len(modules) > 1:
+        ap.add_argument('--only', choices=[m.NAME for m in modules],
+                        help='run one of them only')
+    for m in modules:
+        m.add_arguments(ap)
+    args = ap.parse_args()
+    args.problems = []
+    install_stop_handlers()
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    start = time.monotonic()
+    coturn = (tool_output(['turnserver', '--version']) or '?').splitlines()
+    print('# machine: %s, %d CPUs; load average %s' % (
+        platform.platform(), os.cpu_count(), load_avg()))
+    print('# coturn: %s; node: %s' % (coturn[-1] if coturn else '?',
+                                      tool_output(['node', '--version'])))
+    rows = []
+    for m in modules:
+        if getattr(args, 'only', None) in (None, m.NAME):
+            rows += m.measure(args, workdir)
+    print()
+    print_table(rows)
+    print()
+    print('# %.0f s; load average now %s' % (time.monotonic() - start,
+                                             load_avg()))
+    for p in args.problems:
+        print('PROBLEM: %s' % p)
+    keep = args.keep or args.problems
+    print('# logs in %s' % (workdir if keep else '(removed)'))
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if args.problems else 0

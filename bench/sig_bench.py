@@ -18,7 +18,6 @@ returns the table's rows; what could not be measured is printed as a
 `PROBLEM:` line and appended to args.problems.
 """
 
-import argparse
 import json
 import os
 import select
@@ -26,14 +25,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 from bench_common import (
-    _stop, add_option, free_port, install_stop_handlers, load_avg, median,
-    print_table, raise_nofile_limit, row, rss_kib, spawn, tool_output,
-    track, untrack, wait_until)
+    add_option, bench_main, free_port, load_avg, median,
+    raise_nofile_limit, row, rss_kib, spawn, _stop, tool_output, track,
+    untrack, wait_until)
 
+NAME = 'sig'                    # bench/run.py --only sig
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TOOLS = os.path.join(REPO, 'build', 'release', 'bench')
@@ -574,20 +573,7 @@ def _rows(ctx, res, maxr, sizes, unlimited):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_arguments(ap)
-    args = ap.parse_args()
-    install_stop_handlers()
-    workdir = tempfile.mkdtemp(prefix='turnpike-sig-bench-')
-    args.problems = []
-    rows = measure(args, workdir)
-    print()
-    print_table(rows)
-    keep = args.keep or args.problems
-    print('logs in %s' % (workdir if keep else '(removed)'))
-    if not keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if args.problems else 0
+    return bench_main(__doc__, [sys.modules[__name__]], 'turnpike-sig-bench-')
 
 
 if __name__ == '__main__':

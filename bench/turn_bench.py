@@ -17,7 +17,6 @@ returns the table's rows; what could not be measured is printed as a
 `PROBLEM:` line and appended to args.problems.
 """
 
-import argparse
 import json
 import os
 import select
@@ -26,14 +25,14 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 from bench_common import (
-    _bindable, _stop, add_option, fmt, free_port, free_range, install_stop_handlers,
-    load_avg, median, port_pool, print_table, raise_nofile_limit, row,
-    rss_kib, spawn, tool_output, track, wait_until)
+    add_option, bench_main, _bindable, fmt, free_port, free_range,
+    load_avg, median, port_pool, raise_nofile_limit, row, rss_kib, spawn,
+    _stop, tool_output, track, wait_until)
 
+NAME = 'turn'                    # bench/run.py --only turn
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TOOLS = os.path.join(REPO, 'build', 'release', 'bench')
@@ -718,21 +717,7 @@ def measure(args, workdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_arguments(ap)
-    args = ap.parse_args()
-    install_stop_handlers()
-    workdir = tempfile.mkdtemp(prefix='turnpike-turn-bench-')
-    args.problems = []
-    rows = measure(args, workdir)
-    print()
-    if rows:
-        print_table(rows)
-    keep = args.keep or args.problems
-    print('logs in %s' % (workdir if keep else '(removed)'))
-    if not keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if args.problems else 0
+    return bench_main(__doc__, [sys.modules[__name__]], 'turnpike-turn-bench-')
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@
  * ChannelData or a Data indication. They leave for their clients at the
  * end of the loop turn (net_worker_main), all in one sendmmsg(): at the
  * rates of real calls each relay socket has one datagram ready at a time,
- * and a send per datagram was a third of the cost of relaying it.
+ * and sending from each read would cost a system call per datagram.
  * Nothing here allocates per packet.
  */
 #include <sys/socket.h>

@@ -147,6 +147,7 @@ sig_msg_parse_tree(const char *text, size_t len, size_t nmembers,
 	json_error_t	 jerr;
 	int		 rc = -1;
 
+	memset(m, 0, sizeof(*m));	/* the fast path may have begun */
 	obj = json_loadb(text, len, 0, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
 		*code = "bad-json";

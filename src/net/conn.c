@@ -382,6 +382,18 @@ conn_start(struct conn *c, bool tls)
 }
 
 /* The first byte arrived (or the sniff timer fired): TLS or not. */
+/* The first byte is in: TLS, or STUN/ChannelData, or HTTP. */
+static void
+conn_sniffed(struct conn *c, uint8_t first)
+{
+	if (first == 0x16 && c->w->shared->tls == NULL) {
+		conn_close(c, "tls-not-configured");
+		return;
+	}
+	if (conn_start(c, first == 0x16) == -1)
+		conn_close(c, "setup-failed");
+}
+
 static void
 conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -401,12 +413,7 @@ conn_sniff_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_free(c->sniff);
 	c->sniff = NULL;
-	if (first == 0x16 && c->w->shared->tls == NULL) {
-		conn_close(c, "tls-not-configured");
-		return;
-	}
-	if (conn_start(c, first == 0x16) == -1)
-		conn_close(c, "setup-failed");
+	conn_sniffed(c, first);
 }
 
 static void
@@ -418,7 +425,9 @@ conn_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	struct timeval	 tv = { CONN_SNIFF_TIMEOUT, 0 };
 	socklen_t	 len = sizeof(c->local);
 	char		 peer[ADDR_STRLEN];
-	int		 one = 1;
+	const char	*why;
+	uint8_t		 first;
+	int		 one = 1, rc;
 
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
@@ -434,6 +443,14 @@ conn_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_verbose("conn=%08x peer=%s tcp accept", c->id,
 	    addr_format(sa, true, peer, sizeof(peer)));
+	/* Clients speak first: their first bytes are often here already. */
+	if ((rc = sock_peek_first(fd, &first, &why)) != 0) {
+		if (rc == -1)
+			conn_close(c, why);
+		else
+			conn_sniffed(c, first);
+		return;
+	}
 	c->sniff = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_sniff_cb,
 	    c);
 	if (c->sniff == NULL || event_add(c->sniff, &tv) == -1)

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #define TURN_PORTS_RESERVE_SECS	30
+/* A port another program held stays out of the pool this long. */
+#define TURN_PORTS_BUSY_SECS	60
 
 struct turn_ports;
 
@@ -33,7 +35,13 @@ int	turn_ports_take_reserved(struct turn_ports *, const uint8_t token[8],
 	    uint64_t now, int *tag);
 /* Give a port back (also frees expired reservations). */
 void	turn_ports_put(struct turn_ports *, int port);
-/* Release reservations older than their deadline. */
+/*
+ * A port bind() found in use by some other program: kept out of the pool
+ * until now + TURN_PORTS_BUSY_SECS, or the round-robin cursor would come
+ * back to it on every pass.
+ */
+void	turn_ports_put_busy(struct turn_ports *, int port, uint64_t now);
+/* Release reservations and busy ports older than their deadline. */
 void	turn_ports_expire(struct turn_ports *, uint64_t now);
 int	turn_ports_available(struct turn_ports *);
 

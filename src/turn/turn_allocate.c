@@ -183,7 +183,7 @@ turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
     int fixed, uint8_t token[8])
 {
 	struct turn_relay	*rl = &a->relay[i];
-	bool			 pair = i == 0 && w->reserve;
+	bool			 pair = i == 0 && w->reserve, busy;
 	int			 port, tries;
 
 	for (tries = 0; tries < TURN_BIND_TRIES; tries++) {
@@ -204,13 +204,12 @@ turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
 			a->nrelay++;
 			return 0;
 		}
-		/*
-		 * The port goes back either way: the pool's cursor has moved
-		 * on, so a port someone else holds is not retried at once.
-		 */
-		turn_alloc_unport(c, port, pair, token, false);
-		if (errno != EADDRINUSE || fixed != -1)
+		busy = errno == EADDRINUSE && fixed == -1;
+		/* A port some other program holds sits out a while. */
+		turn_alloc_unport(c, port, pair, token, busy);
+		if (!busy)
 			return 508;
+		turn_ports_put_busy(c->sh->ports, port, c->now);
 	}
 	return 508;
 }

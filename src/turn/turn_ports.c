@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 #define TURN_PORTS_MAX_RESERVED	64
+#define TURN_PORTS_MAX_BUSY	256	/* the oldest goes back when full */
 
 struct turn_reservation {
 	uint8_t		token[8];
@@ -30,6 +31,11 @@ struct turn_ports {
 	int			 nfree;
 	uint8_t			*used;		/* bitmap, bit i = min + i */
 	struct turn_reservation	 res[TURN_PORTS_MAX_RESERVED];
+	struct {
+		int		 port;
+		uint64_t	 until;
+	}			 busy[TURN_PORTS_MAX_BUSY];	/* a ring */
+	int			 busy_head, nbusy;
 };
 
 static bool
@@ -174,11 +180,38 @@ turn_ports_put(struct turn_ports *p, int port)
 }
 
 void
+turn_ports_put_busy(struct turn_ports *p, int port, uint64_t now)
+{
+	int	i;
+
+	if (port < p->min || port > p->max)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->nbusy == TURN_PORTS_MAX_BUSY) {
+		turn_ports_mark(p, p->busy[p->busy_head].port, false);
+		p->busy_head = (p->busy_head + 1) % TURN_PORTS_MAX_BUSY;
+		p->nbusy--;
+	}
+	i = (p->busy_head + p->nbusy) % TURN_PORTS_MAX_BUSY;
+	p->busy[i].port = port;
+	p->busy[i].until = now + TURN_PORTS_BUSY_SECS;
+	p->nbusy++;
+	turn_ports_mark(p, port, true);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
 turn_ports_expire(struct turn_ports *p, uint64_t now)
 {
 	int	i;
 
 	pthread_mutex_lock(&p->lock);
+	/* Oldest first: the ring is in the order the ports were found busy. */
+	while (p->nbusy > 0 && p->busy[p->busy_head].until < now) {
+		turn_ports_mark(p, p->busy[p->busy_head].port, false);
+		p->busy_head = (p->busy_head + 1) % TURN_PORTS_MAX_BUSY;
+		p->nbusy--;
+	}
 	for (i = 0; i < TURN_PORTS_MAX_RESERVED; i++) {
 		if (p->res[i].port != 0 && p->res[i].deadline < now) {
 			turn_ports_mark(p, p->res[i].port, false);

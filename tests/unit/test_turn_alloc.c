@@ -396,6 +396,23 @@ test_ports(void)
 	turn_ports_put(p, 50004);
 	turn_ports_put(p, 50004);
 	is_int(turn_ports_available(p), 1, "a double put counts once");
+	is_int(turn_ports_get(p, false), 50004, "taken again");
+	turn_ports_put_busy(p, 50004, 100);
+	is_int(turn_ports_available(p), 0, "a port found busy stays out");
+	turn_ports_expire(p, 100 + TURN_PORTS_BUSY_SECS);
+	is_int(turn_ports_available(p), 0, "until its time is up");
+	turn_ports_expire(p, 101 + TURN_PORTS_BUSY_SECS);
+	is_int(turn_ports_get(p, false), 50004, "then it is handed out again");
+	turn_ports_put_busy(p, 50010, 100);
+	is_int(turn_ports_available(p), 0, "an out-of-range busy port ignored");
+	turn_ports_free(p);
+	p = turn_ports_new(40000, 40299);
+	for (i = 0; i < 300; i++)
+		(void)turn_ports_get(p, false);
+	for (i = 0; i < 257; i++)
+		turn_ports_put_busy(p, 40000 + i, 100);
+	ok(turn_ports_available(p) == 1 && turn_ports_get(p, false) == 40000,
+	    "past 256 busy ports the oldest goes back");
 	turn_ports_free(p);
 	turn_ports_free(NULL);
 

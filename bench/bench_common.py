@@ -288,6 +288,10 @@ def bench_main(doc, modules, prefix):
     coturn = (tool_output(['turnserver', '--version']) or '?').splitlines()
     print('# machine: %s, %d CPUs; load average %s' % (
         platform.platform(), os.cpu_count(), load_avg()))
+    busy = float(load_avg().split()[0])
+    if busy > 0.5 * (os.cpu_count() or 1):
+        print('# note: the machine is already busy (load %.2f): CPU per '
+              'unit of work will be noisier than usual' % busy)
     print('# coturn: %s; node: %s' % (coturn[-1] if coturn else '?',
                                       tool_output(['node', '--version'])))
     rows = []

@@ -81,13 +81,19 @@ def spawn(argv, log_path, env=None):
 # ---------------------------------------------------------------- options
 
 
-def add_option(ap, *names, **kw):
-    """ap.add_argument, unless the other benchmark module added it first
-    (--runs, --quick, --keep, --turnpike are shared)."""
-    try:
-        ap.add_argument(*names, **kw)
-    except argparse.ArgumentError:
-        pass
+def add_shared_options(ap):
+    """The options bench/turn_bench.py and bench/sig_bench.py share."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument('--runs', type=int, default=3,
+                    help='runs per figure; the median is reported '
+                    '(default 3)')
+    ap.add_argument('--quick', action='store_true',
+                    help='1 run, shorter loads (a smoke test, not a '
+                    'measurement)')
+    ap.add_argument('--keep', action='store_true',
+                    help='keep the work directory (server and load logs)')
+    ap.add_argument('--turnpike',
+                    default=os.path.join(repo, 'bin', 'turnpike'))
 
 # ------------------------------------------------------------------ ports
 
@@ -278,6 +284,7 @@ def bench_main(doc, modules, prefix):
     if len(modules) > 1:
         ap.add_argument('--only', choices=[m.NAME for m in modules],
                         help='run one of them only')
+    add_shared_options(ap)
     for m in modules:
         m.add_arguments(ap)
     args = ap.parse_args()

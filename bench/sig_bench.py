@@ -28,7 +28,7 @@ import sys
 import time
 
 from bench_common import (
-    add_option, bench_main, free_port, load_avg, median,
+    bench_main, free_port, load_avg, median,
     raise_nofile_limit, row, rss_kib, spawn, _stop, tool_output, track,
     untrack, wait_until)
 
@@ -45,13 +45,8 @@ SECTION_CONN = 'Signaling: connections'
 
 
 def add_arguments(ap):
-    add_option(ap, '--runs', type=int, default=3,
-         help='runs per figure; the median is reported (default 3)')
-    add_option(ap, '--quick', action='store_true',
-         help='1 run, shorter loads (a smoke test, not a measurement)')
-    add_option(ap, '--keep', action='store_true',
-         help='keep the work directory (server and load logs)')
-    add_option(ap, '--turnpike', default=os.path.join(REPO, 'bin', 'turnpike'))
+    """This module's options (bench_common adds --runs, --quick, --keep,
+    --turnpike)."""
     ap.add_argument('--node', default=shutil.which('node') or 'node')
     ap.add_argument('--sig-load', default=os.path.join(TOOLS, 'sig_load'))
     ap.add_argument('--sig-servers', default='turnpike,node',
@@ -217,6 +212,16 @@ def gen_argv(ctx, srv, mode, *extra):
             '--concurrency', str(a.sig_concurrency)] + [str(x) for x in extra]
 
 
+def gen_ok(ctx, srv, what, p, res, log):
+    """Did sig_load end well with a result? Else a PROBLEM naming its log."""
+    if res is not None and p.returncode == 0:
+        return True
+    ctx.problem('%s %s: sig_load exit %s, %s; log %s'
+                % (srv.kind, what, p.returncode,
+                   'result ' + json.dumps(res) if res else 'no result', log))
+    return False
+
+
 def run_gen(ctx, srv, mode, what, extra, budget):
     """sig_load in join or msg mode; its result, or None (a PROBLEM)."""
     log = os.path.join(ctx.workdir, 'sig_load-%s-%s-%s.log'
@@ -241,11 +246,7 @@ def run_gen(ctx, srv, mode, what, extra, budget):
         ctx.problem('%s %s: the server exited with %s; log %s'
                     % (srv.kind, what, srv.proc.returncode, srv.log))
         return None
-    if res is None or p.returncode != 0:
-        ctx.problem('%s %s: sig_load exit %s, %s; log %s'
-                    % (srv.kind, what, p.returncode,
-                       'result ' + json.dumps(res) if res else 'no result',
-                       log))
+    if not gen_ok(ctx, srv, what, p, res, log):
         return None
     return res
 
@@ -290,11 +291,7 @@ def run_hold(ctx, srv, conns, what):
             _stop(p, grace=2.0)
             return None
         untrack(p)
-    if res is None or p.returncode != 0:
-        ctx.problem('%s %s: sig_load exit %s, %s; log %s'
-                    % (srv.kind, what, p.returncode,
-                       'result ' + json.dumps(res) if res else 'no result',
-                       log))
+    if not gen_ok(ctx, srv, what, p, res, log):
         return None
     res['rss_before_kib'] = before
     res['rss_held_kib'] = held

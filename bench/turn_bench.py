@@ -28,7 +28,7 @@ import sys
 import time
 
 from bench_common import (
-    add_option, bench_main, _bindable, fmt, free_port, free_range,
+    bench_main, _bindable, fmt, free_port, free_range,
     load_avg, median, port_pool, raise_nofile_limit, row, rss_kib, spawn,
     _stop, tool_output, track, wait_until)
 
@@ -45,13 +45,8 @@ PARTS = ('closed', 'latency', 'paced', 'alloc', 'rss', 'max', 'tcp',
 
 
 def add_arguments(ap):
-    add_option(ap, '--runs', type=int, default=3,
-         help='runs per figure; the median is reported (default 3)')
-    add_option(ap, '--quick', action='store_true',
-         help='1 run, shorter loads (a smoke test, not a measurement)')
-    add_option(ap, '--keep', action='store_true',
-         help='keep the work directory (server and load logs)')
-    add_option(ap, '--turnpike', default=os.path.join(REPO, 'bin', 'turnpike'))
+    """This module's options (bench_common adds --runs, --quick, --keep,
+    --turnpike)."""
     ap.add_argument('--turn-load', default=os.path.join(TOOLS, 'turn_load'))
     ap.add_argument('--turn-floor', default=os.path.join(TOOLS, 'udp_floor'))
     ap.add_argument('--turn-parts', default=','.join(PARTS),

@@ -159,6 +159,7 @@ int	 udp_open(struct worker *, struct net_udp *,
 void	 udp_close(struct net_udp *);
 /* sendmmsg all n, skipping a datagram the kernel refuses. */
 void	 udp_sendmmsg(int fd, struct mmsghdr *, unsigned int n);
+void	 udp_rx_prepare(struct worker *, size_t offset, size_t len);
 
 /* conn.c: TCP listeners and connections */
 int	 conn_listen(struct worker *, struct net_tcp *,

@@ -62,22 +62,12 @@ relay_stream_read(struct worker *w, struct turn_relay *rl, int fd)
 {
 	struct conn	*c = (struct conn *)rl->alloc->listener;
 	struct sockaddr	*peer;
-	struct msghdr	*h;
 	size_t		 len;
 	uint8_t		*start;
 	int		 i, got, chan;
 
 	worker_clock(w);
-	for (i = 0; i < NET_UDP_BATCH; i++) {
-		w->rx_iov[i].iov_base = w->rx_buf[i] + TURN_HEADROOM;
-		w->rx_iov[i].iov_len = RELAY_PAYLOAD_MAX;
-		h = &w->rx_msgs[i].msg_hdr;
-		memset(h, 0, sizeof(*h));
-		h->msg_name = &w->rx_addr[i];
-		h->msg_namelen = sizeof(w->rx_addr[i]);
-		h->msg_iov = &w->rx_iov[i];
-		h->msg_iovlen = 1;
-	}
+	udp_rx_prepare(w, TURN_HEADROOM, RELAY_PAYLOAD_MAX);
 	got = recvmmsg(fd, w->rx_msgs, NET_UDP_BATCH, MSG_DONTWAIT, NULL);
 	for (i = 0; i < got; i++) {
 		peer = (struct sockaddr *)&w->rx_addr[i];

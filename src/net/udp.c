@@ -23,15 +23,16 @@
 #include "stun_msg.h"
 #include "turn_server.h"
 
-static void
-udp_rx_prepare(struct worker *w)
+/* Point the worker's receive batch at its buffers, from offset on. */
+void
+udp_rx_prepare(struct worker *w, size_t offset, size_t len)
 {
 	struct msghdr	*h;
 	int		 i;
 
 	for (i = 0; i < NET_UDP_BATCH; i++) {
-		w->rx_iov[i].iov_base = w->rx_buf[i];
-		w->rx_iov[i].iov_len = NET_UDP_BUFSZ;
+		w->rx_iov[i].iov_base = w->rx_buf[i] + offset;
+		w->rx_iov[i].iov_len = len;
 		h = &w->rx_msgs[i].msg_hdr;
 		memset(h, 0, sizeof(*h));
 		h->msg_name = &w->rx_addr[i];
@@ -139,7 +140,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	worker_clock(w);
 	for (round = 0; round < NET_UDP_ROUNDS; round++) {
-		udp_rx_prepare(w);
+		udp_rx_prepare(w, 0, NET_UDP_BUFSZ);
 		got = recvmmsg(fd, w->rx_msgs, NET_UDP_BATCH, MSG_DONTWAIT,
 		    NULL);
 		if (got <= 0) {

@@ -82,6 +82,7 @@ struct config {
 	int		 permission_lifetime;	/* 300 */
 	int		 user_quota, total_quota; /* 0 = unlimited */
 	bool		 allow_loopback_peers, no_multicast_peers;
+	bool		 no_relay_hairpin;
 	bool		 mobility;
 	struct addr_range *allowed_peer_ips;
 	size_t		 n_allowed_peer_ips;

@@ -49,6 +49,7 @@ struct turn_relay {
 	void		*io;		/* the glue's event */
 	void		*worker;	/* the glue's worker */
 	struct turn_alloc *alloc;
+	struct turn_relay *pnext;	/* relay-address hash chain */
 };
 
 struct turn_alloc {
@@ -74,10 +75,17 @@ struct turn_alloc {
 	uint16_t		 nchan, capchan;
 };
 
+/*
+ * A worker's allocations by 5-tuple, and their relays by relay port (for
+ * relay-to-relay traffic that never leaves the worker).
+ */
 struct turn_table {
 	struct turn_alloc	**buckets;
 	size_t			  nbuckets;
 	size_t			  count;
+	struct turn_relay	**relays;	/* by port */
+	size_t			  nrelay_buckets;
+	size_t			  nrelays;
 };
 
 void	turn_table_init(struct turn_table *);
@@ -85,8 +93,15 @@ void	turn_table_init(struct turn_table *);
 void	turn_table_clear(struct turn_table *);
 struct turn_alloc *turn_table_find(const struct turn_table *,
 	    const struct sockaddr *client, const void *listener);
+/* Insert and remove an allocation with its relays (set up by then). */
 void	turn_table_insert(struct turn_table *, struct turn_alloc *);
 void	turn_table_remove(struct turn_table *, struct turn_alloc *);
+/*
+ * The relay of this table whose bound or advertised address is addr (IP
+ * and port), or NULL; *advertised says which of the two matched.
+ */
+struct turn_relay *turn_table_relay(const struct turn_table *,
+	    const struct sockaddr *addr, bool *advertised);
 
 struct turn_alloc *turn_alloc_new(const struct sockaddr *client,
 	    const void *listener, uint8_t transport);

@@ -307,6 +307,10 @@ const struct config_option config_options[] = {
 	{ .name = "no-multicast-peers", .type = CONFIG_FLAG,
 	  .section = CONFIG_SECTION_PEERS, .off = F(no_multicast_peers),
 	  .help = "refuse multicast and broadcast peers" },
+	{ .name = "no-relay-hairpin", .type = CONFIG_FLAG,
+	  .section = CONFIG_SECTION_PEERS, .off = F(no_relay_hairpin),
+	  .help = "send relay-to-relay traffic through the network, not "
+	  "inside turnpike" },
 	{ .name = "allowed-peer-ip", .type = CONFIG_RANGE_LIST,
 	  .section = CONFIG_SECTION_PEERS, LIST(allowed_peer_ips),
 	  .arg = "ip[-ip]|ip/prefix",

@@ -54,6 +54,19 @@ relay_send_by_fd(const struct mmsghdr *msgs, const int *fds, unsigned int n)
 }
 
 /*
+ * RFC 8656 §10.3: no permission, no relay. Returns the channel to frame
+ * the datagram in, 0 for a Data indication, -1 to drop it; peer may be
+ * rewritten (turn_server_peer_in_nat).
+ */
+static int
+relay_peer_in(struct worker *w, struct turn_relay *rl, struct sockaddr *peer)
+{
+	int	chan = turn_server_peer_in(&w->turn, rl, peer);
+
+	return chan != -1 ? chan : turn_server_peer_in_nat(&w->turn, rl, peer);
+}
+
+/*
  * Datagrams from peers to a client on a stream: framed with padding and
  * queued on the connection, dropped while the client is too far behind.
  */
@@ -72,7 +85,7 @@ relay_stream_read(struct worker *w, struct turn_relay *rl, int fd)
 	for (i = 0; i < got; i++) {
 		peer = (struct sockaddr *)&w->rx_addr[i];
 		if ((w->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-		    (chan = turn_server_peer_in(&w->turn, rl, peer)) == -1)
+		    (chan = relay_peer_in(w, rl, peer)) == -1)
 			continue;
 		start = turn_frame_peer_data(&w->turn,
 		    w->rx_buf[i] + TURN_HEADROOM, w->rx_msgs[i].msg_len, chan,
@@ -81,17 +94,47 @@ relay_stream_read(struct worker *w, struct turn_relay *rl, int fd)
 	}
 }
 
+/*
+ * Frame the len bytes of peer data in slot k for a's client and queue
+ * them: for the loop turn's end on UDP, to the connection at once on a
+ * stream. Returns true when the slot stays taken until the flush.
+ */
+static bool
+relay_queue_client(struct worker *w, struct turn_alloc *a, unsigned int k,
+    size_t len, int chan, const struct sockaddr *peer)
+{
+	bool		 stream = a->transport == TURN_TRANSPORT_TCP;
+	struct msghdr	*h;
+	uint8_t		*start;
+
+	start = turn_frame_peer_data(&w->turn, w->ptc_buf[k] + TURN_HEADROOM,
+	    len, chan, peer, stream, &len);
+	if (stream) {
+		(void)conn_send((struct conn *)a->listener, start, len);
+		return false;
+	}
+	/* The slot keeps its own copy: a may be gone by the flush. */
+	memcpy(&w->ptc_addr[k], &a->client, addr_len(&a->client.sa));
+	w->ptc_iov[k].iov_base = start;
+	w->ptc_iov[k].iov_len = len;
+	h = &w->ptc_msgs[w->nptc].msg_hdr;
+	memset(h, 0, sizeof(*h));
+	h->msg_name = &w->ptc_addr[k];
+	h->msg_namelen = addr_len(&a->client.sa);
+	h->msg_iov = &w->ptc_iov[k];
+	h->msg_iovlen = 1;
+	w->ptc_fd[w->nptc++] = ((struct net_udp *)a->listener)->fd;
+	return true;
+}
+
 static void
 relay_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct turn_relay	*rl = arg;
 	struct turn_alloc	*a = rl->alloc;
 	struct worker		*w = rl->worker;
-	struct net_udp		*u = (struct net_udp *)a->listener;
 	struct msghdr		*h;
 	unsigned int		 k, room;
-	size_t			 len;
-	uint8_t			*start;
 	int			 i, got, chan;
 
 	if (a->transport == TURN_TRANSPORT_TCP) {
@@ -122,26 +165,42 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
 		peer = (struct sockaddr *)&w->ptc_addr[k];
 		if (w->ptc_rx[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;
-		/* RFC 8656 §10.3: no permission, no relay. */
-		if ((chan = turn_server_peer_in(&w->turn, rl, peer)) == -1)
+		if ((chan = relay_peer_in(w, rl, peer)) == -1)
 			continue;
-		start = turn_frame_peer_data(&w->turn, w->ptc_buf[k] +
-		    TURN_HEADROOM, w->ptc_rx[i].msg_len, chan, peer, false,
-		    &len);
-		/* The slot keeps its own copy: a may be gone by the flush. */
-		memcpy(&w->ptc_addr[k], &a->client, addr_len(&a->client.sa));
-		w->ptc_iov[k].iov_base = start;
-		w->ptc_iov[k].iov_len = len;
-		h = &w->ptc_msgs[w->nptc].msg_hdr;
-		memset(h, 0, sizeof(*h));
-		h->msg_name = &w->ptc_addr[k];
-		h->msg_namelen = addr_len(&a->client.sa);
-		h->msg_iov = &w->ptc_iov[k];
-		h->msg_iovlen = 1;
-		w->ptc_fd[w->nptc++] = u->fd;
+		relay_queue_client(w, a, k, w->ptc_rx[i].msg_len, chan, peer);
 	}
 	if (got > 0)
 		w->nptc_slots += (unsigned int)got;
+}
+
+/*
+ * Relay to relay on one worker: the datagram is handed to the receiving
+ * relay's client here, after the same permission check and in the same
+ * framing as if it had crossed the network, which saves a send, a receive
+ * and a wake-up. Behind a NAT that does not hairpin, it is also what lets
+ * two relayed clients of this server reach each other at all. Returns
+ * false when peer is not a relay of this worker.
+ */
+static bool
+relay_hairpin(struct worker *w, const struct turn_relay *from,
+    const struct sockaddr *peer, const uint8_t *data, size_t len)
+{
+	const struct sockaddr	*src;
+	struct turn_relay	*to;
+	int			 chan;
+
+	if ((to = turn_server_hairpin(&w->turn, from, peer, &src)) == NULL)
+		return false;
+	/* Too long for the receiving side's buffer: dropped there too. */
+	if (len > RELAY_PAYLOAD_MAX ||
+	    (chan = turn_server_peer_in(&w->turn, to, src)) == -1)
+		return true;
+	if (w->nptc_slots == NET_PTC_SLOTS)
+		relay_flush_clients(w);
+	memcpy(w->ptc_buf[w->nptc_slots] + TURN_HEADROOM, data, len);
+	if (relay_queue_client(w, to->alloc, w->nptc_slots, len, chan, src))
+		w->nptc_slots++;
+	return true;
 }
 
 /* Send what relay_read_cb() queued for clients. */
@@ -213,6 +272,12 @@ static void
 relay_send(void *arg, struct turn_relay *rl, const struct sockaddr *peer,
     const uint8_t *data, size_t len)
 {
+	struct worker	*w = arg;
+	union addr_sa	 bound;
+
+	if (relay_hairpin(w, rl, peer, data, len))
+		return;
+	peer = turn_server_peer_out(&w->turn, peer, &bound);
 	/* Send indications are rare next to ChannelData: one sendto. */
 	if (sendto(rl->fd, data, len, MSG_DONTWAIT, peer, addr_len(peer)) ==
 	    -1)
@@ -235,11 +300,14 @@ relay_queue(struct worker *w, struct turn_relay *rl,
     const struct sockaddr *peer, const uint8_t *data, size_t len)
 {
 	struct msghdr	*h;
-	unsigned int	 i = w->nrtx;
+	unsigned int	 i;
 
-	if (i == NET_UDP_BATCH)
+	if (relay_hairpin(w, rl, peer, data, len))
+		return;
+	if (w->nrtx == NET_UDP_BATCH)
 		relay_flush(w);
 	i = w->nrtx++;
+	peer = turn_server_peer_out(&w->turn, peer, &w->rtx_addr[i]);
 	w->rtx_iov[i].iov_base = (void *)data;
 	w->rtx_iov[i].iov_len = len;
 	h = &w->rtx_msgs[i].msg_hdr;

@@ -56,13 +56,108 @@ turn_table_init(struct turn_table *t)
 	t->nbuckets = TURN_TABLE_MIN_BUCKETS;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->count = 0;
+	t->nrelay_buckets = TURN_TABLE_MIN_BUCKETS;
+	t->relays = xcalloc(t->nrelay_buckets, sizeof(*t->relays));
+	t->nrelays = 0;
 }
 
 void
 turn_table_clear(struct turn_table *t)
 {
 	free(t->buckets);
+	free(t->relays);
 	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Relays by port alone: a port is held by one relay per relay IP, so a
+ * chain holds one relay per relay IP at most, whether the address asked
+ * for is the bound or the advertised one.
+ */
+static size_t
+turn_relay_slot(size_t nbuckets, uint16_t port)
+{
+	return ((uint32_t)port * 2654435761u >> 7) & (nbuckets - 1);
+}
+
+static void
+turn_relay_link(struct turn_relay **buckets, size_t nbuckets,
+    struct turn_relay *rl)
+{
+	size_t	slot = turn_relay_slot(nbuckets, addr_port(&rl->addr.sa));
+
+	rl->pnext = buckets[slot];
+	buckets[slot] = rl;
+}
+
+static void
+turn_relays_grow(struct turn_table *t)
+{
+	struct turn_relay	**old = t->relays, *rl, *next;
+	size_t			  n = t->nrelay_buckets, i;
+
+	t->nrelay_buckets *= 2;
+	t->relays = xcalloc(t->nrelay_buckets, sizeof(*t->relays));
+	for (i = 0; i < n; i++)
+		for (rl = old[i]; rl != NULL; rl = next) {
+			next = rl->pnext;
+			turn_relay_link(t->relays, t->nrelay_buckets, rl);
+		}
+	free(old);
+}
+
+static void
+turn_relays_insert(struct turn_table *t, struct turn_alloc *a)
+{
+	int	i;
+
+	for (i = 0; i < a->nrelay; i++) {
+		if (t->nrelays + 1 > t->nrelay_buckets)
+			turn_relays_grow(t);
+		turn_relay_link(t->relays, t->nrelay_buckets, &a->relay[i]);
+		t->nrelays++;
+	}
+}
+
+static void
+turn_relays_remove(struct turn_table *t, struct turn_alloc *a)
+{
+	struct turn_relay	**pp;
+	int			  i;
+
+	for (i = 0; i < a->nrelay; i++) {
+		pp = &t->relays[turn_relay_slot(t->nrelay_buckets,
+		    addr_port(&a->relay[i].addr.sa))];
+		for (; *pp != NULL; pp = &(*pp)->pnext)
+			if (*pp == &a->relay[i]) {
+				*pp = a->relay[i].pnext;
+				a->relay[i].pnext = NULL;
+				t->nrelays--;
+				break;
+			}
+	}
+}
+
+struct turn_relay *
+turn_table_relay(const struct turn_table *t, const struct sockaddr *addr,
+    bool *advertised)
+{
+	struct turn_relay	*rl;
+
+	if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
+		return NULL;
+	rl = t->relays[turn_relay_slot(t->nrelay_buckets, addr_port(addr))];
+	for (; rl != NULL; rl = rl->pnext) {
+		if (addr_equal(&rl->addr.sa, addr)) {
+			*advertised = false;
+			return rl;
+		}
+		if (addr_equal(&rl->advertised.sa, addr)) {
+			*advertised = true;
+			return rl;
+		}
+	}
+	return NULL;
 }
 
 static size_t
@@ -119,6 +214,7 @@ turn_table_insert(struct turn_table *t, struct turn_alloc *a)
 	a->hnext = t->buckets[slot];
 	t->buckets[slot] = a;
 	t->count++;
+	turn_relays_insert(t, a);
 }
 
 void
@@ -132,6 +228,7 @@ turn_table_remove(struct turn_table *t, struct turn_alloc *a)
 			*pp = a->hnext;
 			a->hnext = NULL;
 			t->count--;
+			turn_relays_remove(t, a);
 			return;
 		}
 	}

@@ -20,6 +20,29 @@
 #include "turn_quota.h"
 #include "xmalloc.h"
 
+/* The relay IPs external-ip maps to another address. */
+static void
+turn_nat_init(struct turn_shared *sh, const struct sockaddr_storage *ips,
+    size_t n)
+{
+	const struct sockaddr	*ip;
+	union addr_sa		 adv;
+	size_t			 i;
+
+	sh->nat = xreallocarray(NULL, n + 1, sizeof(*sh->nat));
+	for (i = 0; i < n; i++) {
+		ip = (const struct sockaddr *)&ips[i];
+		turn_advertised_ip(sh->cfg, ip, &adv);
+		if (addr_is_any(ip) || addr_equal_ip(&adv.sa, ip))
+			continue;
+		turn_sa_set(&sh->nat[sh->nnat].bound, ip);
+		addr_set_port(&sh->nat[sh->nnat].bound.sa, 0);
+		sh->nat[sh->nnat].advertised = adv;
+		addr_set_port(&sh->nat[sh->nnat].advertised.sa, 0);
+		sh->nnat++;
+	}
+}
+
 void
 turn_shared_init(struct turn_shared *sh, const struct config *cfg,
     const struct auth *auth, const struct sockaddr_storage *listen_ips,
@@ -46,6 +69,7 @@ turn_shared_init(struct turn_shared *sh, const struct config *cfg,
 	for (i = 0; i < n; i++)
 		turn_policy_add_own(&sh->policy,
 		    (const struct sockaddr *)&ips[i]);
+	turn_nat_init(sh, ips, n);
 	sh->stun.fingerprint = cfg->fingerprint;
 	sh->stun.software = cfg->software_attribute;
 	sh->stun.classic = !cfg->no_stun_backward_compatibility;
@@ -58,6 +82,7 @@ turn_shared_clear(struct turn_shared *sh)
 	turn_quota_free(sh->quota);
 	turn_policy_clear(&sh->policy);
 	free(sh->relay_ips);
+	free(sh->nat);
 	memset(sh, 0, sizeof(*sh));
 }
 
@@ -449,6 +474,73 @@ turn_server_channel_in(struct turn_ctx *c, const struct sockaddr *client,
 		return NULL;
 	*peer = &ch->peer.sa;
 	return rl;
+}
+
+struct turn_relay *
+turn_server_hairpin(struct turn_ctx *c, const struct turn_relay *from,
+    const struct sockaddr *peer, const struct sockaddr **src)
+{
+	struct turn_relay	*to;
+	bool			 advertised;
+
+	if (c->sh->cfg->no_relay_hairpin ||
+	    (to = turn_table_relay(&c->table, peer, &advertised)) == NULL ||
+	    to->alloc->expires < c->now)
+		return NULL;
+	*src = advertised ? &from->advertised.sa : &from->addr.sa;
+	return to;
+}
+
+static bool
+turn_relay_port(const struct turn_ctx *c, const struct sockaddr *sa)
+{
+	uint16_t	port = addr_port(sa);
+
+	return port >= c->sh->cfg->min_port && port <= c->sh->cfg->max_port;
+}
+
+const struct sockaddr *
+turn_server_peer_out(const struct turn_ctx *c, const struct sockaddr *peer,
+    union addr_sa *out)
+{
+	const struct turn_shared	*sh = c->sh;
+	size_t				 i;
+
+	if (sh->nnat == 0 || sh->cfg->no_relay_hairpin ||
+	    !turn_relay_port(c, peer))
+		return peer;
+	/* Several relay IPs behind one public one: the first is taken. */
+	for (i = 0; i < sh->nnat; i++)
+		if (addr_equal_ip(&sh->nat[i].advertised.sa, peer)) {
+			*out = sh->nat[i].bound;
+			addr_set_port(&out->sa, addr_port(peer));
+			return &out->sa;
+		}
+	return peer;
+}
+
+int
+turn_server_peer_in_nat(struct turn_ctx *c, struct turn_relay *rl,
+    struct sockaddr *peer)
+{
+	const struct turn_shared	*sh = c->sh;
+	union addr_sa			 adv;
+	size_t				 i;
+	int				 chan;
+
+	if (sh->nnat == 0 || sh->cfg->no_relay_hairpin ||
+	    !turn_relay_port(c, peer))
+		return -1;
+	for (i = 0; i < sh->nnat; i++) {
+		if (!addr_equal_ip(&sh->nat[i].bound.sa, peer))
+			continue;
+		adv = sh->nat[i].advertised;
+		addr_set_port(&adv.sa, addr_port(peer));
+		if ((chan = turn_server_peer_in(c, rl, &adv.sa)) != -1)
+			memcpy(peer, &adv, addr_len(&adv.sa));
+		return chan;
+	}
+	return -1;
 }
 
 int

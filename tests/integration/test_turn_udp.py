@@ -1,25 +1,29 @@
 """TURN over UDP (RFC 8656) against coturn's turnutils_uclient and
 turnutils_peer, plus a raw client for the exact error codes."""
 
+import re
+import socket
+import struct
+
 from lib import *
 from turn_client import (TurnClient, EchoPeer, A_RELAYED, A_XOR_MAPPED,
-                         A_LIFETIME, parse_xor_addr as parse,
+                         A_LIFETIME, parse_xor_addr as parse, read_frame,
                          uclient as turn_uclient)
 
 USER, PASSWORD, REALM = 'alice', 'wonderland', 'turnpike.test'
 
 
-def start(extra=(), nports=32):
+def start(extra=(), nports=32, netns=False):
     port = free_port()
     lo, hi = free_port_range(nports)
     args = ['-L', '127.0.0.1', '-p', str(port), '-a', '-u',
             '%s:%s' % (USER, PASSWORD), '-r', REALM, '--min-port', str(lo),
             '--max-port', str(hi), '-v'] + list(extra)
-    return Server(args), port, (lo, hi)
+    return Server(args, netns=netns), port, (lo, hi)
 
 
-def uclient(port, args, password=PASSWORD, timeout=60):
-    return turn_uclient(port, USER, password, args, timeout)
+def uclient(port, args, password=PASSWORD, timeout=60, netns=None):
+    return turn_uclient(port, USER, password, args, timeout, netns)
 
 
 def echo_peer():
@@ -145,6 +149,142 @@ def external_ip_mapping():
             check('XOR-MAPPED-ADDRESS is still the real source',
                   m.addr(A_XOR_MAPPED) == c.sock.getsockname()[:2])
         c.close()
+
+
+def bind_pair(a, b, ra, rb):
+    """A binds channel 0x4000 to B's relayed address, B 0x4001 to A's."""
+    ca, cb = a.channel_bind(0x4000, *rb), b.channel_bind(0x4001, *ra)
+    ok = ca is not None and not ca.is_error and cb is not None and \
+        not cb.is_error
+    check('each binds a channel to the other relay', ok,
+          (ca and ca.code, cb and cb.code))
+    return ok
+
+
+def relay_pair(port, tcp_b=False):
+    """Two raw clients, A over UDP and B over UDP or TCP, bound to each
+    other (bind_pair): (a, b, a's relay), or None when a step failed."""
+    a = TurnClient(('127.0.0.1', port), USER, PASSWORD, timeout=1.0)
+    b = TurnClient(('127.0.0.1', port), USER, PASSWORD, timeout=1.0,
+                   tcp=tcp_b)
+    ma, mb = a.allocate(), b.allocate()
+    ok = ma is not None and not ma.is_error and mb is not None and \
+        not mb.is_error
+    check('two allocations', ok, (ma and ma.code, mb and mb.code))
+    ra = ok and ma.addr(A_RELAYED)
+    if not ok or not bind_pair(a, b, ra, mb.addr(A_RELAYED)):
+        return None
+    return a, b, ra
+
+
+def relayed(src, dst, chan_out, chan_in, payload):
+    """src sends payload on channel chan_out; True when dst gets it as
+    ChannelData on chan_in within a second."""
+    src.sock.sendto(struct.pack('!HH', chan_out, len(payload)) + payload,
+                    src.server)
+    try:
+        if dst.tcp:
+            raw = read_frame(dst.sock)
+        else:
+            raw, _ = dst.sock.recvfrom(65536)
+    except (socket.timeout, ConnectionError):
+        return False
+    n = struct.unpack('!H', raw[2:4])[0]
+    return raw[:2] == struct.pack('!H', chan_in) and raw[4:4 + n] == payload
+
+
+NAT = ['-X', '203.0.113.5/127.0.0.1']
+
+
+@test
+def relay_to_relay_hairpin():
+    """Two relayed clients of one server reach each other inside it, even
+    when their advertised address leads nowhere: here external-ip names
+    203.0.113.5, unreachable in the test's own network namespace, as behind
+    a cloud NAT that does not hairpin. uclient -y makes each client's peer
+    the other client's relayed address. With no-relay-hairpin the same
+    datagrams go to the network and are lost, which shows the test can
+    fail."""
+    srv, port, _ = start(NAT + ['-m', '1'], netns=True)
+    with srv:
+        rc, out, st = uclient(port, ['-y', '-n', '40', '-m', '2'],
+                              netns=srv.pid)
+        relayed_ok('hairpin: client to client over channels', rc, out, st,
+                   160)
+        rc, out, st = uclient(port, ['-y', '-s', '-n', '20'], netns=srv.pid)
+        relayed_ok('hairpin: client to client over indications', rc, out,
+                   st, 40)
+        with in_netns(srv.pid):
+            for tcp_b in (False, True):
+                pair = relay_pair(port, tcp_b)
+                if pair is None:
+                    continue
+                a, b, ra = pair
+                check('advertised relayed address is 203.0.113.5',
+                      ra[0] == '203.0.113.5', ra)
+                check('raw pair, B over %s: ChannelData arrives'
+                      % ('TCP' if tcp_b else 'UDP'),
+                      relayed(a, b, 0x4000, 0x4001, b'over the hairpin'))
+                a.close()
+                b.close()
+    srv, port, _ = start(NAT + ['-m', '1', '--no-relay-hairpin'],
+                         netns=True)
+    with srv:
+        with in_netns(srv.pid):
+            pair = relay_pair(port)
+            if pair is not None:
+                a, b, _ = pair
+                check('no-relay-hairpin: to 203.0.113.5 through the '
+                      'network, nothing arrives',
+                      not relayed(a, b, 0x4000, 0x4001, b'lost'))
+                a.close()
+                b.close()
+
+
+def worker_of(srv, client_port):
+    """The worker that logged the allocation of 127.0.0.1:client_port
+    (allocation ids start with the worker's number), or None."""
+    pat = re.compile(r'alloc=([0-9a-f]+) client=127\.0\.0\.1:%d .*'
+                     r'turn allocate ok' % client_port)
+    found = wait_for(lambda: pat.findall(srv.output()), timeout=2)
+    return int(found[0], 16) >> 56 if found else None
+
+
+@test
+def relay_to_relay_between_workers():
+    """Allocations on two different workers: the datagram cannot be handed
+    over inside one worker, so it goes to the other relay's bound address
+    and arrives as from the advertised one, still without the NAT."""
+    srv, port, _ = start(NAT + ['-m', '2'], netns=True)
+    with srv:
+        rc, out, st = uclient(port, ['-y', '-n', '20', '-m', '4'],
+                              netns=srv.pid)
+        relayed_ok('two workers: client to client over channels', rc, out,
+                   st, 80)
+        with in_netns(srv.pid):
+            held, by_worker = [], {}
+            for _ in range(32):
+                c = TurnClient(('127.0.0.1', port), USER, PASSWORD,
+                               timeout=1.0)
+                held.append(c)
+                m = c.allocate()
+                if m is None or m.is_error:
+                    break
+                w = worker_of(srv, c.sock.getsockname()[1])
+                by_worker.setdefault(w, (c, m.addr(A_RELAYED)))
+                if len(by_worker.keys() & {0, 1}) == 2:
+                    break
+            check('allocations on both workers', {0, 1} <= by_worker.keys(),
+                  sorted(k for k in by_worker if k is not None))
+            if {0, 1} <= by_worker.keys():
+                (a, ra), (b, rb) = by_worker[0], by_worker[1]
+                if bind_pair(a, b, ra, rb):
+                    check('worker 0 -> worker 1: ChannelData arrives',
+                          relayed(a, b, 0x4000, 0x4001, b'across'))
+                    check('worker 1 -> worker 0: ChannelData arrives',
+                          relayed(b, a, 0x4001, 0x4000, b'and back'))
+            for c in held:
+                c.close()
 
 
 @test

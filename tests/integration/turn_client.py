@@ -184,12 +184,15 @@ class TurnClient:
             (A_PEER, lambda txid: xor_addr(host, port, txid))])
 
 
-def uclient(port, user, password, args, timeout=60):
+def uclient(port, user, password, args, timeout=60, netns=None):
     """coturn's turnutils_uclient against 127.0.0.1:port: (rc, output,
     stats) with stats 'sent', 'recv' and 'lost' when it printed them; rc
-    is None when it did not finish in time."""
+    is None when it did not finish in time.  netns: run it in the network
+    namespace of that PID."""
     cmd = ['turnutils_uclient', '-p', str(port), '-u', user, '-w',
            password] + list(args) + ['127.0.0.1']
+    if netns is not None:
+        cmd = ['nsenter', '--net=/proc/%d/ns/net' % netns, '--'] + cmd
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=timeout, start_new_session=True)

@@ -1831,6 +1831,108 @@ test_send(void)
 	env_free(&e);
 }
 
+/* Relay to relay on one worker: which relay a datagram would reach. */
+static void
+test_hairpin(void)
+{
+	struct env		 e;
+	struct turn_alloc	*a, *b;
+	struct turn_relay	*to;
+	const struct sockaddr	*src = NULL;
+	struct sockaddr_storage	 other, want_ss;
+	union addr_sa		 b_adv, out;
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		env_init(&e, i == 0 ? AUTH_CONF PORTS4
+		    "external-ip=203.0.113.5/10.0.0.5\n" :
+		    AUTH_CONF PORTS4 "external-ip=203.0.113.5/10.0.0.5\n"
+		    "no-relay-hairpin\n", "10.0.0.5", NULL);
+		is_int(get_nonce(&e), 401, "nonce");
+		creds(&e, CRED_MD5, "alice", "secret");
+		is_int(allocate(&e, 0), 200, "allocate A");
+		a = cur_alloc(&e);
+		client_port(&e, 40001);
+		is_int(allocate(&e, 0), 200, "allocate B");
+		b = cur_alloc(&e);
+		b_adv = b->relay[0].advertised;
+		if (i == 1) {
+			ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+			    &b->relay[0].advertised.sa, &src) == NULL,
+			    "no-relay-hairpin: through the network");
+			ok(turn_server_peer_out(&e.ctx,
+			    &b->relay[0].advertised.sa, &out) ==
+			    &b->relay[0].advertised.sa,
+			    "no-relay-hairpin: to the advertised address");
+			env_free(&e);
+			continue;
+		}
+		to = turn_server_hairpin(&e.ctx, &a->relay[0],
+		    &b->relay[0].advertised.sa, &src);
+		ok(to == &b->relay[0], "B's advertised address: B's relay");
+		ok(src != NULL && addr_equal(src, &a->relay[0].advertised.sa),
+		    "from A's advertised address");
+		to = turn_server_hairpin(&e.ctx, &a->relay[0],
+		    &b->relay[0].addr.sa, &src);
+		ok(to == &b->relay[0], "B's bound address: B's relay");
+		ok(src != NULL && addr_equal(src, &a->relay[0].addr.sa),
+		    "from A's bound address");
+		ok(turn_server_hairpin(&e.ctx, &b->relay[0],
+		    &b->relay[0].advertised.sa, &src) == &b->relay[0],
+		    "to itself: itself");
+		other = sa("203.0.113.6", addr_port(&b->relay[0].addr.sa));
+		ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(other), &src) ==
+		    NULL, "another IP, B's port: not a relay");
+		other = sa("203.0.113.7", 5000);
+		ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(other), &src) ==
+		    NULL, "a peer elsewhere: through the network");
+		/* B's client decides what gets in, as from the network. */
+		is_int(peer_in(&e, "203.0.113.5", addr_port(&a->relay[0].
+		    advertised.sa)), -1, "B without a permission: dropped");
+		is_int(permit(&e, "203.0.113.5", 0), 200, "B permits A");
+		is_int(turn_server_peer_in(&e.ctx, &b->relay[0],
+		    &a->relay[0].advertised.sa), 0, "then a Data indication");
+
+		/* Between workers: out to the bound address, in as advertised. */
+		other = sa("203.0.113.5", 50002);
+		want_ss = sa("10.0.0.5", 50002);
+		ok(addr_equal(turn_server_peer_out(&e.ctx, SA(other), &out),
+		    SA(want_ss)), "peer_out: advertised relay -> bound address");
+		other = sa("203.0.113.5", 3478);
+		ok(turn_server_peer_out(&e.ctx, SA(other), &out) == SA(other),
+		    "peer_out: not a relay port: unchanged");
+		other = sa("203.0.113.7", 50002);
+		ok(turn_server_peer_out(&e.ctx, SA(other), &out) == SA(other),
+		    "peer_out: another IP: unchanged");
+		memset(&other, 0, sizeof(other));
+		memcpy(&other, &a->relay[0].addr, sizeof(a->relay[0].addr));
+		is_int(turn_server_peer_in(&e.ctx, &b->relay[0], SA(other)), -1,
+		    "from A's bound address: not permitted as such");
+		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+		    (struct sockaddr *)&other), 0,
+		    "peer_in_nat: let in as A's advertised address");
+		ok(addr_equal(SA(other), &a->relay[0].advertised.sa),
+		    "peer_in_nat: the peer becomes A's advertised address");
+		other = sa("10.0.0.5", 3478);
+		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+		    (struct sockaddr *)&other), -1,
+		    "peer_in_nat: not from a relay port: dropped");
+		other = sa("10.0.0.6", addr_port(&a->relay[0].addr.sa));
+		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+		    (struct sockaddr *)&other), -1,
+		    "peer_in_nat: not from a relay IP: dropped");
+		e.ctx.now += 601;
+		ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+		    &b->relay[0].advertised.sa, &src) == NULL,
+		    "B expired: not reached");
+		is_int(refresh(&e, 0), 437, "B's refresh after expiry: 437");
+		ok(turn_server_hairpin(&e.ctx, &a->relay[0], &b_adv.sa,
+		    &src) == NULL,
+		    "B freed: not reached");
+		env_free(&e);
+	}
+}
+
 /* Tests: Binding, dispatch ------------------------------------------------ */
 
 static void
@@ -2251,6 +2353,7 @@ main(void)
 	test_advertised();
 	test_channels();
 	test_send();
+	test_hairpin();
 	test_binding_and_dispatch();
 	test_frame();
 	test_expire();

@@ -128,6 +128,83 @@ test_table(void)
 	turn_alloc_free(NULL);
 }
 
+/* Relays by address: bound or advertised, IPv4 and IPv6, ports shared. */
+static void
+test_relay_index(void)
+{
+	enum { N = 3000 };
+	static struct turn_alloc	*allocs[N];
+	struct sockaddr_storage		 bound, adv, client;
+	struct turn_relay		*rl;
+	struct turn_table		 t;
+	int				 i, j, by_bound = 0, by_adv = 0, gone = 0;
+	bool				 advertised;
+	char				 ip[64];
+
+	turn_table_init(&t);
+	for (i = 0; i < N; i++) {
+		client = nth_addr((unsigned int)i, false, 7);
+		allocs[i] = turn_alloc_new(SA(client), &listener_a,
+		    TURN_TRANSPORT_UDP);
+		/* Two relay IPs: each port is taken on both. */
+		snprintf(ip, sizeof(ip), "10.0.0.%d", 5 + i % 2);
+		bound = sa(ip, (uint16_t)(20000 + i / 2));
+		snprintf(ip, sizeof(ip), "203.0.113.%d", 5 + i % 2);
+		adv = sa(ip, (uint16_t)(20000 + i / 2));
+		turn_sa_set(&allocs[i]->relay[0].addr, SA(bound));
+		turn_sa_set(&allocs[i]->relay[0].advertised, SA(adv));
+		allocs[i]->nrelay = 1;
+		if (i % 5 == 0) {
+			bound = sa("2001:db8::5", (uint16_t)(40000 + i));
+			turn_sa_set(&allocs[i]->relay[1].addr, SA(bound));
+			turn_sa_set(&allocs[i]->relay[1].advertised, SA(bound));
+			allocs[i]->nrelay = 2;
+		}
+		turn_table_insert(&t, allocs[i]);
+	}
+	is_int(t.nrelays, N + N / 5, "every relay indexed");
+	ok(t.nrelay_buckets >= t.nrelays, "relay buckets grew with them");
+	for (i = 0; i < N; i++)
+		for (j = 0; j < allocs[i]->nrelay; j++) {
+			rl = &allocs[i]->relay[j];
+			if (turn_table_relay(&t, &rl->addr.sa, &advertised) ==
+			    rl && !advertised)
+				by_bound++;
+			if (turn_table_relay(&t, &rl->advertised.sa,
+			    &advertised) == rl && advertised == (j == 0))
+				by_adv++;
+		}
+	is_int(by_bound, N + N / 5, "each found by its bound address");
+	is_int(by_adv, N + N / 5, "each found by its advertised address");
+	bound = sa("10.0.0.7", 20000);
+	ok(turn_table_relay(&t, SA(bound), &advertised) == NULL,
+	    "another IP on a taken port: NULL");
+	bound = sa("10.0.0.5", 19999);
+	ok(turn_table_relay(&t, SA(bound), &advertised) == NULL,
+	    "a port no relay holds: NULL");
+	bound = sa("2001:db8::5", 40001);
+	ok(turn_table_relay(&t, SA(bound), &advertised) == NULL,
+	    "IPv6 port of no relay: NULL");
+
+	for (i = 0; i < N; i += 2)
+		turn_table_remove(&t, allocs[i]);
+	is_int(t.nrelays, N / 2 + N / 10, "removed with their allocations");
+	for (i = 0; i < N; i++) {
+		rl = turn_table_relay(&t, &allocs[i]->relay[0].addr.sa,
+		    &advertised);
+		if (i % 2 == 0 ? rl == NULL : rl == &allocs[i]->relay[0])
+			gone++;
+	}
+	is_int(gone, N, "removed ones gone, their port neighbours kept");
+	for (i = 0; i < N; i++) {
+		if (i % 2 == 1)
+			turn_table_remove(&t, allocs[i]);
+		turn_alloc_free(allocs[i]);
+	}
+	is_int(t.nrelays, 0, "all relays removed");
+	turn_table_clear(&t);
+}
+
 static void
 test_permissions(void)
 {
@@ -758,6 +835,7 @@ int
 main(void)
 {
 	test_table();
+	test_relay_index();
 	test_permissions();
 	test_channels();
 	test_relay_lookup();

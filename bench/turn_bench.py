@@ -40,6 +40,11 @@ TOOLS = os.path.join(REPO, 'build', 'release', 'bench')
 USER, PASSWORD, REALM = 'u', 'p', 'bench'
 PARTS = ('closed', 'latency', 'paced', 'alloc', 'rss', 'max', 'tcp',
          'workers')
+# Where the flows between two allocations go: turnpike started with
+# --no-relay-hairpin relays them through the kernel as coturn does; by
+# default ('hairpin' servers) it hands them over inside (doc/turn.md).
+KERNEL = 'through the kernel'
+HAIRPIN = 'relay to relay inside turnpike (default)'
 
 # ----------------------------------------------------------------- options
 
@@ -210,13 +215,16 @@ class Server:
         a = self.ctx.args
         if self.kind == 'floor':
             return [a.turn_floor, '--listen', '127.0.0.1:%d' % self.port]
-        if self.kind == 'turnpike':
+        if self.kind in ('turnpike', 'hairpin'):
             v = [a.turnpike, '-n', '-L', '127.0.0.1',
                  '-p', str(self.port), '--relay-ip', '127.0.0.1',
                  '--min-port', str(self.lo), '--max-port', str(self.hi),
                  '-a', '-u', '%s:%s' % (USER, PASSWORD), '-r', REALM,
                  '--allow-loopback-peers', '--no-dtls', '--no-cli',
                  '-m', str(self.threads), '--log-file', 'stdout']
+            if self.kind == 'turnpike':
+                # Through the kernel, as coturn and the floor relay.
+                v.append('--no-relay-hairpin')
             if self.tls:
                 return v + ['--tls-listening-port', str(self.tls_port),
                             '--cert', self.ctx.cert, '--pkey', self.ctx.pkey]
@@ -276,8 +284,8 @@ class Server:
         return self.proc.poll() is None
 
     def name(self):
-        return self.kind if self.threads == 1 else '%s/%d' % (self.kind,
-                                                             self.threads)
+        n = 'turnpike-hp' if self.kind == 'hairpin' else self.kind
+        return n if self.threads == 1 else '%s/%d' % (n, self.threads)
 
 # --------------------------------------------------------------------- load
 
@@ -427,7 +435,8 @@ def closed_loop(ctx, rows):
     parts = a.turn_parts.split(',')
     do_closed = 'closed' in parts
     do_lat = 'latency' in parts
-    kinds = ['turnpike', 'coturn'] + (['floor'] if do_closed else [])
+    kinds = ['turnpike', 'hairpin', 'coturn'] + (['floor'] if do_closed
+                                                  else [])
     for run in range(s['runs']):
         for kind in ordered(kinds, run):
             with Server(ctx, kind) as srv:
@@ -445,8 +454,8 @@ def closed_loop(ctx, rows):
                              s['lat_duration'], s['warmup'], window=1)
                     ctx.add(('lat99', kind), get(r, 'lat_us', 'p99'))
                     ctx.add(('lat50', kind), get(r, 'lat_us', 'p50'))
-    sec = 'TURN/UDP closed loop, window %d, %g s' % (a.turn_window,
-                                                     s['duration'])
+    sec = 'TURN/UDP closed loop, window %d, %g s, %s' % (
+        a.turn_window, s['duration'], KERNEL)
     for size in sizes if do_closed else []:
         for n in sessions:
             what = '%d B, %d sessions' % (size, n)
@@ -461,10 +470,25 @@ def closed_loop(ctx, rows):
                             ctx.med(('pps', 'turnpike', size, n)),
                             ctx.med(('pps', 'coturn', size, n)), 'coturn'))
     if do_lat:
-        sec = 'TURN/UDP latency, 10 sessions, window 1, 100 B, one-way'
+        sec = 'TURN/UDP latency, 10 sessions, window 1, 100 B, one-way, ' \
+            + KERNEL
         for q, target in (('50', ''), ('99', '<= 1')):
             rows.append(row(sec, 'p%s through the relay' % q, 'us', '.0f',
                             ctx.med(('lat' + q, 'turnpike')),
+                            ctx.med(('lat' + q, 'coturn')), 'coturn',
+                            target))
+    sec = 'TURN/UDP closed loop and latency, ' + HAIRPIN
+    for size in sizes if do_closed else []:
+        for n in sessions:
+            rows.append(row(sec, 'CPU per relayed packet, %d B, %d sessions'
+                            % (size, n), 'us', '.2f',
+                            ctx.med(('cpu', 'hairpin', size, n)),
+                            ctx.med(('cpu', 'coturn', size, n)), 'coturn',
+                            '<= 0.75'))
+    if do_lat:
+        for q, target in (('50', ''), ('99', '<= 1')):
+            rows.append(row(sec, 'p%s through the relay, 10 sessions' % q,
+                            'us', '.0f', ctx.med(('lat' + q, 'hairpin')),
                             ctx.med(('lat' + q, 'coturn')), 'coturn',
                             target))
 
@@ -473,7 +497,7 @@ def paced(ctx, rows):
     """1000 sessions at 50 packets/s each, 100 B."""
     s = ctx.s
     for run in range(s['runs']):
-        for kind in ordered(['turnpike', 'coturn'], run):
+        for kind in ordered(['turnpike', 'hairpin', 'coturn'], run):
             with Server(ctx, kind, relay_ports=1100) as srv:
                 r = flow(ctx, srv, 'paced, 1000 x 50/s', 1000, 100,
                          s['paced_duration'], s['paced_warmup'], rate=50)
@@ -484,19 +508,20 @@ def paced(ctx, rows):
                 ctx.add(('ploss', kind),
                         100.0 * lost / sent if sent and lost is not None
                         else None)
-    sec = 'TURN/UDP paced, 1000 sessions x 50 packets/s, 100 B'
-    rows.append(row(sec, 'CPU per relayed packet', 'us', '.2f',
-                    ctx.med(('pcpu', 'turnpike')), ctx.med(('pcpu', 'coturn')),
-                    'coturn', '<= 0.6'))
-    rows.append(row(sec, 'one-way p50', 'us', '.0f',
-                    ctx.med(('p50', 'turnpike')), ctx.med(('p50', 'coturn')),
-                    'coturn'))
-    rows.append(row(sec, 'one-way p99', 'us', '.0f',
-                    ctx.med(('p99', 'turnpike')), ctx.med(('p99', 'coturn')),
-                    'coturn', '<= 0.25'))
-    rows.append(row(sec, 'packets lost', '%', '.2f',
-                    ctx.med(('ploss', 'turnpike')),
-                    ctx.med(('ploss', 'coturn')), 'coturn'))
+    for kind, how in (('turnpike', KERNEL), ('hairpin', HAIRPIN)):
+        sec = 'TURN/UDP paced, 1000 sessions x 50 packets/s, 100 B, ' + how
+        rows.append(row(sec, 'CPU per relayed packet', 'us', '.2f',
+                        ctx.med(('pcpu', kind)), ctx.med(('pcpu', 'coturn')),
+                        'coturn', '<= 0.6'))
+        rows.append(row(sec, 'one-way p50', 'us', '.0f',
+                        ctx.med(('p50', kind)), ctx.med(('p50', 'coturn')),
+                        'coturn'))
+        rows.append(row(sec, 'one-way p99', 'us', '.0f',
+                        ctx.med(('p99', kind)), ctx.med(('p99', 'coturn')),
+                        'coturn', '<= 0.25'))
+        rows.append(row(sec, 'packets lost', '%', '.2f',
+                        ctx.med(('ploss', kind)),
+                        ctx.med(('ploss', 'coturn')), 'coturn'))
 
 
 def allocations(ctx, rows):
@@ -610,7 +635,7 @@ def transports(ctx, rows):
                              transport=tr)
                     ctx.add(('tcpu', kind, tr), get(r, 'cpu_us_per_relayed'))
                     ctx.add(('tpps', kind, tr), get(r, 'relayed_per_s'))
-    sec = 'TURN over TCP and TLS, 20 sessions, window 8, 100 B'
+    sec = 'TURN over TCP and TLS, 20 sessions, window 8, 100 B, ' + KERNEL
     for tr in ['tcp', 'tls']:
         rows.append(row(sec, 'CPU per relayed packet, %s' % tr.upper(), 'us',
                         '.2f', ctx.med(('tcpu', 'turnpike', tr)),
@@ -636,7 +661,7 @@ def workers(ctx, rows):
         for kind in ('turnpike', 'coturn'):
             one, two = got[kind, 1], got[kind, 2]
             ctx.add(('scale', kind), two / one if one and two else None)
-    sec = 'TURN/UDP saturation, 200 sessions, window 32, 100 B'
+    sec = 'TURN/UDP saturation, 200 sessions, window 32, 100 B, ' + KERNEL
     for t in (1, 2):
         rows.append(row(sec, 'relayed packets/s, %d worker%s'
                         % (t, 's' if t > 1 else ''), '', '.0f',

@@ -127,7 +127,7 @@ struct worker {
 	struct mmsghdr		 rtx_msgs[NET_UDP_BATCH];
 	struct iovec		 rtx_iov[NET_UDP_BATCH];
 	int			 rtx_fd[NET_UDP_BATCH];
-	union addr_sa		 rtx_addr[NET_UDP_BATCH];	/* peer_out */
+	union addr_sa		 rtx_addr[NET_UDP_BATCH];	/* rewritten */
 	unsigned int		 nrtx;
 	/*
 	 * Datagrams from peers, framed for their clients, wait here until

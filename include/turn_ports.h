@@ -41,6 +41,14 @@ void	turn_ports_put(struct turn_ports *, int port);
  * back to it on every pass.
  */
 void	turn_ports_put_busy(struct turn_ports *, int port, uint64_t now);
+/*
+ * Which relay IP holds a port: owner is the caller's index of it (the
+ * relay-IP list of struct turn_shared), -1 when the port is given back.
+ * Read without the lock, by relay-to-relay traffic between workers: a
+ * reader may see the owner of a moment ago, never a torn value.
+ */
+void	turn_ports_set_owner(struct turn_ports *, int port, int owner);
+int	turn_ports_owner(const struct turn_ports *, int port);
 /* Release reservations and busy ports older than their deadline. */
 void	turn_ports_expire(struct turn_ports *, uint64_t now);
 int	turn_ports_available(struct turn_ports *);

@@ -45,12 +45,6 @@ struct turn_io {
 		    size_t len);
 };
 
-/* A relay IP that external-ip advertises as another address. */
-struct turn_nat {
-	union addr_sa	bound;		/* port 0 */
-	union addr_sa	advertised;	/* port 0 */
-};
-
 /* Read-only after start, shared by every worker. */
 struct turn_shared {
 	const struct config	*cfg;
@@ -63,8 +57,9 @@ struct turn_shared {
 	struct sockaddr_storage	*relay_ips;
 	size_t			 nrelay_ips;
 	bool			 relay_ip_configured;
-	struct turn_nat		*nat;		/* mapped relay IPs */
-	size_t			 nnat;
+	/* What external-ip advertises for each relay IP (port 0). */
+	union addr_sa		*relay_adv;
+	bool			 relay_mapped;	/* one differs from its IP */
 };
 
 /* One per worker. The glue sets the clocks before each batch. */
@@ -121,31 +116,34 @@ struct turn_relay *turn_server_channel_in(struct turn_ctx *,
 /*
  * Relay to relay inside the worker (hairpin): when from's client sends to
  * peer and peer is a relayed address of this worker, bound or advertised,
- * returns the relay that would receive the datagram, and *src the address
- * it comes from: from's own address in the same form. NULL: the datagram
- * goes through the network (and so to another worker, or elsewhere).
+ * returns the relay that would receive the datagram; *src is the address
+ * it comes from as that relay's client knows it (from's address in the
+ * form peer was named in, else the advertised one that client permits),
+ * and *chan is as turn_server_peer_in() says (-1: dropped). NULL: the
+ * datagram goes through the network (to another worker, or elsewhere);
+ * always so with no-relay-hairpin.
  */
 struct turn_relay *turn_server_hairpin(struct turn_ctx *,
 	    const struct turn_relay *from, const struct sockaddr *peer,
-	    const struct sockaddr **src);
+	    const struct sockaddr **src, int *chan);
 
 /*
  * Where a datagram to peer is sent. A relayed address of this server that
  * turn_server_hairpin() did not find (it lives on another worker), named
  * by the address external-ip advertises for it, is reached at its bound
  * address: sent to the public one, it would come back only through a NAT
- * that hairpins. Returns peer, or out set to the bound address. Both this
- * and turn_server_hairpin() are off with no-relay-hairpin.
+ * that hairpins. Returns peer, or out set to the bound address; peer
+ * with no-relay-hairpin.
  */
 const struct sockaddr *turn_server_peer_out(const struct turn_ctx *,
 	    const struct sockaddr *peer, union addr_sa *out);
 
 /*
- * The other end of turn_server_peer_out(): a datagram that turn_server_
- * peer_in() refused, from a relay of this server at its bound address,
- * is let in when relay's client permits that relay's advertised address,
- * and *peer becomes the advertised address (peer has room for it).
- * Returns as turn_server_peer_in().
+ * The other end of turn_server_peer_out(): a datagram that
+ * turn_server_peer_in() refused, sent by a relay of this server from its
+ * bound address, is let in when relay's client permits that relay's
+ * advertised address, and *peer becomes the advertised address (peer has
+ * room for it). Returns as turn_server_peer_in().
  */
 int	turn_server_peer_in_nat(struct turn_ctx *, struct turn_relay *,
 	    struct sockaddr *peer);

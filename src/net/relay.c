@@ -179,7 +179,7 @@ relay_read_cb(evutil_socket_t fd, short what, void *arg)
  * framing as if it had crossed the network, which saves a send, a receive
  * and a wake-up. Behind a NAT that does not hairpin, it is also what lets
  * two relayed clients of this server reach each other at all. Returns
- * false when peer is not a relay of this worker.
+ * false when the datagram is to go through the network.
  */
 static bool
 relay_hairpin(struct worker *w, const struct turn_relay *from,
@@ -189,11 +189,11 @@ relay_hairpin(struct worker *w, const struct turn_relay *from,
 	struct turn_relay	*to;
 	int			 chan;
 
-	if ((to = turn_server_hairpin(&w->turn, from, peer, &src)) == NULL)
+	to = turn_server_hairpin(&w->turn, from, peer, &src, &chan);
+	if (to == NULL)
 		return false;
 	/* Too long for the receiving side's buffer: dropped there too. */
-	if (len > RELAY_PAYLOAD_MAX ||
-	    (chan = turn_server_peer_in(&w->turn, to, src)) == -1)
+	if (chan == -1 || len > RELAY_PAYLOAD_MAX)
 		return true;
 	if (w->nptc_slots == NET_PTC_SLOTS)
 		relay_flush_clients(w);

@@ -70,9 +70,9 @@ turn_table_clear(struct turn_table *t)
 }
 
 /*
- * Relays by port alone: a port is held by one relay per relay IP, so a
- * chain holds one relay per relay IP at most, whether the address asked
- * for is the bound or the advertised one.
+ * Relays by port alone, so that one lookup serves the bound and the
+ * advertised address; the relay port pool is shared by every relay IP, so
+ * a port is held by one relay at most.
  */
 static size_t
 turn_relay_slot(size_t nbuckets, uint16_t port)

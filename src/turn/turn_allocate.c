@@ -172,6 +172,20 @@ turn_alloc_unport(struct turn_ctx *c, int port, bool pair,
 		turn_ports_put(c->sh->ports, next);
 }
 
+/* Which of sh->relay_ips ip is, or -1. */
+static int
+turn_relay_ip_index(const struct turn_shared *sh,
+    const struct sockaddr_storage *ip)
+{
+	size_t	i;
+
+	for (i = 0; i < sh->nrelay_ips; i++)
+		if (addr_equal_ip((const struct sockaddr *)&sh->relay_ips[i],
+		    (const struct sockaddr *)ip))
+			return (int)i;
+	return -1;
+}
+
 /*
  * Bind relay i of a on ip with a port from the pool, or the given one
  * (a reservation's). Returns 0, or the error code: 508 when no port could
@@ -201,6 +215,8 @@ turn_alloc_open(struct turn_ctx *c, struct turn_alloc *a, int i,
 		if (c->io->relay_open(c->io_arg, rl, w->dont_fragment) == 0) {
 			turn_advertised_ip(c->sh->cfg, &rl->addr.sa,
 			    &rl->advertised);
+			turn_ports_set_owner(c->sh->ports, port,
+			    turn_relay_ip_index(c->sh, ip));
 			a->nrelay++;
 			return 0;
 		}

@@ -30,6 +30,7 @@ struct turn_ports {
 	int			 cursor;
 	int			 nfree;
 	uint8_t			*used;		/* bitmap, bit i = min + i */
+	uint16_t		*owner;		/* owner + 1, 0: none; atomic */
 	struct turn_reservation	 res[TURN_PORTS_MAX_RESERVED];
 	struct {
 		int		 port;
@@ -69,6 +70,7 @@ turn_ports_new(int min_port, int max_port)
 	p->max = max_port;
 	p->nfree = max_port - min_port + 1;
 	p->used = xcalloc((size_t)p->nfree / 8 + 1, 1);
+	p->owner = xcalloc((size_t)p->nfree, sizeof(*p->owner));
 	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		r = 0;
 	p->cursor = min_port + (int)(r % (uint32_t)p->nfree);
@@ -82,7 +84,26 @@ turn_ports_free(struct turn_ports *p)
 		return;
 	pthread_mutex_destroy(&p->lock);
 	free(p->used);
+	free(p->owner);
 	free(p);
+}
+
+void
+turn_ports_set_owner(struct turn_ports *p, int port, int owner)
+{
+	if (port < p->min || port > p->max || owner < -1 || owner >= 0xffff)
+		return;
+	__atomic_store_n(&p->owner[port - p->min], (uint16_t)(owner + 1),
+	    __ATOMIC_RELAXED);
+}
+
+int
+turn_ports_owner(const struct turn_ports *p, int port)
+{
+	if (port < p->min || port > p->max)
+		return -1;
+	return (int)__atomic_load_n(&p->owner[port - p->min],
+	    __ATOMIC_RELAXED) - 1;
 }
 
 /* Next port at or after the cursor satisfying the wish; lock held. */

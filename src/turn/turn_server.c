@@ -20,26 +20,21 @@
 #include "turn_quota.h"
 #include "xmalloc.h"
 
-/* The relay IPs external-ip maps to another address. */
+/* What external-ip advertises for each relay IP. */
 static void
-turn_nat_init(struct turn_shared *sh, const struct sockaddr_storage *ips,
-    size_t n)
+turn_relay_adv_init(struct turn_shared *sh)
 {
 	const struct sockaddr	*ip;
-	union addr_sa		 adv;
 	size_t			 i;
 
-	sh->nat = xreallocarray(NULL, n + 1, sizeof(*sh->nat));
-	for (i = 0; i < n; i++) {
-		ip = (const struct sockaddr *)&ips[i];
-		turn_advertised_ip(sh->cfg, ip, &adv);
-		if (addr_is_any(ip) || addr_equal_ip(&adv.sa, ip))
-			continue;
-		turn_sa_set(&sh->nat[sh->nnat].bound, ip);
-		addr_set_port(&sh->nat[sh->nnat].bound.sa, 0);
-		sh->nat[sh->nnat].advertised = adv;
-		addr_set_port(&sh->nat[sh->nnat].advertised.sa, 0);
-		sh->nnat++;
+	sh->relay_adv = xreallocarray(NULL, sh->nrelay_ips + 1,
+	    sizeof(*sh->relay_adv));
+	for (i = 0; i < sh->nrelay_ips; i++) {
+		ip = (const struct sockaddr *)&sh->relay_ips[i];
+		turn_advertised_ip(sh->cfg, ip, &sh->relay_adv[i]);
+		addr_set_port(&sh->relay_adv[i].sa, 0);
+		if (!addr_equal_ip(&sh->relay_adv[i].sa, ip))
+			sh->relay_mapped = true;
 	}
 }
 
@@ -69,7 +64,7 @@ turn_shared_init(struct turn_shared *sh, const struct config *cfg,
 	for (i = 0; i < n; i++)
 		turn_policy_add_own(&sh->policy,
 		    (const struct sockaddr *)&ips[i]);
-	turn_nat_init(sh, ips, n);
+	turn_relay_adv_init(sh);
 	sh->stun.fingerprint = cfg->fingerprint;
 	sh->stun.software = cfg->software_attribute;
 	sh->stun.classic = !cfg->no_stun_backward_compatibility;
@@ -82,7 +77,7 @@ turn_shared_clear(struct turn_shared *sh)
 	turn_quota_free(sh->quota);
 	turn_policy_clear(&sh->policy);
 	free(sh->relay_ips);
-	free(sh->nat);
+	free(sh->relay_adv);
 	memset(sh, 0, sizeof(*sh));
 }
 
@@ -111,6 +106,8 @@ turn_release(struct turn_ctx *c, struct turn_alloc *a)
 		if (a->relay[i].fd == -1)
 			continue;
 		c->io->relay_close(c->io_arg, &a->relay[i]);
+		turn_ports_set_owner(c->sh->ports,
+		    addr_port(&a->relay[i].addr.sa), -1);
 		turn_ports_put(c->sh->ports, addr_port(&a->relay[i].addr.sa));
 		a->relay[i].fd = -1;
 	}
@@ -478,16 +475,22 @@ turn_server_channel_in(struct turn_ctx *c, const struct sockaddr *client,
 
 struct turn_relay *
 turn_server_hairpin(struct turn_ctx *c, const struct turn_relay *from,
-    const struct sockaddr *peer, const struct sockaddr **src)
+    const struct sockaddr *peer, const struct sockaddr **src, int *chan)
 {
 	struct turn_relay	*to;
 	bool			 advertised;
 
 	if (c->sh->cfg->no_relay_hairpin ||
-	    (to = turn_table_relay(&c->table, peer, &advertised)) == NULL ||
-	    to->alloc->expires < c->now)
+	    (to = turn_table_relay(&c->table, peer, &advertised)) == NULL)
 		return NULL;
 	*src = advertised ? &from->advertised.sa : &from->addr.sa;
+	*chan = turn_server_peer_in(c, to, *src);
+	/* As turn_server_peer_in_nat() would let it in between workers. */
+	if (*chan == -1 && !advertised &&
+	    !addr_equal(&from->advertised.sa, &from->addr.sa)) {
+		*src = &from->advertised.sa;
+		*chan = turn_server_peer_in(c, to, *src);
+	}
 	return to;
 }
 
@@ -499,24 +502,37 @@ turn_relay_port(const struct turn_ctx *c, const struct sockaddr *sa)
 	return port >= c->sh->cfg->min_port && port <= c->sh->cfg->max_port;
 }
 
+/*
+ * The index of the relay IP whose relay holds sa's port, when relays of
+ * this server may be known by another address (external-ip); else -1.
+ */
+static int
+turn_port_owner(const struct turn_ctx *c, const struct sockaddr *sa)
+{
+	const struct turn_shared	*sh = c->sh;
+	int				 i;
+
+	if (!sh->relay_mapped || sh->cfg->no_relay_hairpin ||
+	    !turn_relay_port(c, sa))
+		return -1;
+	i = turn_ports_owner(sh->ports, addr_port(sa));
+	return i >= 0 && (size_t)i < sh->nrelay_ips ? i : -1;
+}
+
 const struct sockaddr *
 turn_server_peer_out(const struct turn_ctx *c, const struct sockaddr *peer,
     union addr_sa *out)
 {
 	const struct turn_shared	*sh = c->sh;
-	size_t				 i;
+	int				 i;
 
-	if (sh->nnat == 0 || sh->cfg->no_relay_hairpin ||
-	    !turn_relay_port(c, peer))
+	if ((i = turn_port_owner(c, peer)) == -1 ||
+	    !addr_equal_ip(&sh->relay_adv[i].sa, peer) ||
+	    addr_equal_ip((const struct sockaddr *)&sh->relay_ips[i], peer))
 		return peer;
-	/* Several relay IPs behind one public one: the first is taken. */
-	for (i = 0; i < sh->nnat; i++)
-		if (addr_equal_ip(&sh->nat[i].advertised.sa, peer)) {
-			*out = sh->nat[i].bound;
-			addr_set_port(&out->sa, addr_port(peer));
-			return &out->sa;
-		}
-	return peer;
+	turn_sa_set(out, (const struct sockaddr *)&sh->relay_ips[i]);
+	addr_set_port(&out->sa, addr_port(peer));
+	return &out->sa;
 }
 
 int
@@ -525,22 +541,17 @@ turn_server_peer_in_nat(struct turn_ctx *c, struct turn_relay *rl,
 {
 	const struct turn_shared	*sh = c->sh;
 	union addr_sa			 adv;
-	size_t				 i;
-	int				 chan;
+	int				 i, chan;
 
-	if (sh->nnat == 0 || sh->cfg->no_relay_hairpin ||
-	    !turn_relay_port(c, peer))
+	if ((i = turn_port_owner(c, peer)) == -1 ||
+	    !addr_equal_ip((const struct sockaddr *)&sh->relay_ips[i], peer) ||
+	    addr_equal_ip(&sh->relay_adv[i].sa, peer))
 		return -1;
-	for (i = 0; i < sh->nnat; i++) {
-		if (!addr_equal_ip(&sh->nat[i].bound.sa, peer))
-			continue;
-		adv = sh->nat[i].advertised;
-		addr_set_port(&adv.sa, addr_port(peer));
-		if ((chan = turn_server_peer_in(c, rl, &adv.sa)) != -1)
-			memcpy(peer, &adv, addr_len(&adv.sa));
-		return chan;
-	}
-	return -1;
+	adv = sh->relay_adv[i];
+	addr_set_port(&adv.sa, addr_port(peer));
+	if ((chan = turn_server_peer_in(c, rl, &adv.sa)) != -1)
+		memcpy(peer, &adv, addr_len(&adv.sa));
+	return chan;
 }
 
 int

@@ -1831,106 +1831,142 @@ test_send(void)
 	env_free(&e);
 }
 
-/* Relay to relay on one worker: which relay a datagram would reach. */
+/*
+ * Listening on 127.0.0.1 and 10.0.0.5 with a bare external-ip: every relay
+ * IP, loopback too, is advertised as 203.0.113.5; clients reach 10.0.0.5,
+ * so relays are bound there. Client 40000 allocates A, client 40001 B.
+ */
+static void
+env_init_nat(struct env *e, const char *more, struct turn_alloc **a,
+    struct turn_alloc **b)
+{
+	char	conf[512];
+
+	snprintf(conf, sizeof(conf), "%s%s%s", AUTH_CONF PORTS4,
+	    "external-ip=203.0.113.5\n", more);
+	env_init(e, conf, "127.0.0.1", NULL);
+	turn_ctx_clear(&e->ctx);
+	turn_shared_clear(&e->sh);
+	e->listen[e->nlisten++] = sa("10.0.0.5", 0);
+	turn_shared_init(&e->sh, e->cfg, e->auth, e->listen, e->nlisten);
+	turn_ctx_init(&e->ctx, &e->sh, &fake_io_ops, &e->io, 0);
+	e->ctx.now = T0;
+	e->ctx.now_unix = T0_UNIX;
+	e->ctx.now_ms = T0 * 1000;
+	e->local = sa("10.0.0.5", 3478);
+	is_int(get_nonce(e), 401, "nonce");
+	creds(e, CRED_MD5, "alice", "secret");
+	is_int(allocate(e, 0), 200, "allocate A");
+	*a = cur_alloc(e);
+	client_port(e, 40001);
+	is_int(allocate(e, 0), 200, "allocate B");
+	*b = cur_alloc(e);
+}
+
+/* Relay to relay: inside one worker, and between workers. */
 static void
 test_hairpin(void)
 {
 	struct env		 e;
 	struct turn_alloc	*a, *b;
-	struct turn_relay	*to;
 	const struct sockaddr	*src = NULL;
-	struct sockaddr_storage	 other, want_ss;
-	union addr_sa		 b_adv, out;
-	int			 i;
+	struct sockaddr_storage	 x, want;
+	union addr_sa		 a_adv, out;
+	int			 chan = -2, free_port, pa, pb;
 
-	for (i = 0; i < 2; i++) {
-		env_init(&e, i == 0 ? AUTH_CONF PORTS4
-		    "external-ip=203.0.113.5/10.0.0.5\n" :
-		    AUTH_CONF PORTS4 "external-ip=203.0.113.5/10.0.0.5\n"
-		    "no-relay-hairpin\n", "10.0.0.5", NULL);
-		is_int(get_nonce(&e), 401, "nonce");
-		creds(&e, CRED_MD5, "alice", "secret");
-		is_int(allocate(&e, 0), 200, "allocate A");
-		a = cur_alloc(&e);
-		client_port(&e, 40001);
-		is_int(allocate(&e, 0), 200, "allocate B");
-		b = cur_alloc(&e);
-		b_adv = b->relay[0].advertised;
-		if (i == 1) {
-			ok(turn_server_hairpin(&e.ctx, &a->relay[0],
-			    &b->relay[0].advertised.sa, &src) == NULL,
-			    "no-relay-hairpin: through the network");
-			ok(turn_server_peer_out(&e.ctx,
-			    &b->relay[0].advertised.sa, &out) ==
-			    &b->relay[0].advertised.sa,
-			    "no-relay-hairpin: to the advertised address");
-			env_free(&e);
-			continue;
-		}
-		to = turn_server_hairpin(&e.ctx, &a->relay[0],
-		    &b->relay[0].advertised.sa, &src);
-		ok(to == &b->relay[0], "B's advertised address: B's relay");
-		ok(src != NULL && addr_equal(src, &a->relay[0].advertised.sa),
-		    "from A's advertised address");
-		to = turn_server_hairpin(&e.ctx, &a->relay[0],
-		    &b->relay[0].addr.sa, &src);
-		ok(to == &b->relay[0], "B's bound address: B's relay");
-		ok(src != NULL && addr_equal(src, &a->relay[0].addr.sa),
-		    "from A's bound address");
-		ok(turn_server_hairpin(&e.ctx, &b->relay[0],
-		    &b->relay[0].advertised.sa, &src) == &b->relay[0],
-		    "to itself: itself");
-		other = sa("203.0.113.6", addr_port(&b->relay[0].addr.sa));
-		ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(other), &src) ==
-		    NULL, "another IP, B's port: not a relay");
-		other = sa("203.0.113.7", 5000);
-		ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(other), &src) ==
-		    NULL, "a peer elsewhere: through the network");
-		/* B's client decides what gets in, as from the network. */
-		is_int(peer_in(&e, "203.0.113.5", addr_port(&a->relay[0].
-		    advertised.sa)), -1, "B without a permission: dropped");
-		is_int(permit(&e, "203.0.113.5", 0), 200, "B permits A");
-		is_int(turn_server_peer_in(&e.ctx, &b->relay[0],
-		    &a->relay[0].advertised.sa), 0, "then a Data indication");
+	env_init_nat(&e, "", &a, &b);
+	want = sa("10.0.0.5", addr_port(&b->relay[0].addr.sa));
+	ok(addr_equal(&b->relay[0].addr.sa, SA(want)),
+	    "relays bound on the address the client reached");
+	pa = addr_port(&a->relay[0].addr.sa);
+	pb = addr_port(&b->relay[0].addr.sa);
+	for (free_port = 50000; free_port == pa || free_port == pb;
+	    free_port++)
+		;
+	a_adv = a->relay[0].advertised;
 
-		/* Between workers: out to the bound address, in as advertised. */
-		other = sa("203.0.113.5", 50002);
-		want_ss = sa("10.0.0.5", 50002);
-		ok(addr_equal(turn_server_peer_out(&e.ctx, SA(other), &out),
-		    SA(want_ss)), "peer_out: advertised relay -> bound address");
-		other = sa("203.0.113.5", 3478);
-		ok(turn_server_peer_out(&e.ctx, SA(other), &out) == SA(other),
-		    "peer_out: not a relay port: unchanged");
-		other = sa("203.0.113.7", 50002);
-		ok(turn_server_peer_out(&e.ctx, SA(other), &out) == SA(other),
-		    "peer_out: another IP: unchanged");
-		memset(&other, 0, sizeof(other));
-		memcpy(&other, &a->relay[0].addr, sizeof(a->relay[0].addr));
-		is_int(turn_server_peer_in(&e.ctx, &b->relay[0], SA(other)), -1,
-		    "from A's bound address: not permitted as such");
-		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
-		    (struct sockaddr *)&other), 0,
-		    "peer_in_nat: let in as A's advertised address");
-		ok(addr_equal(SA(other), &a->relay[0].advertised.sa),
-		    "peer_in_nat: the peer becomes A's advertised address");
-		other = sa("10.0.0.5", 3478);
-		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
-		    (struct sockaddr *)&other), -1,
-		    "peer_in_nat: not from a relay port: dropped");
-		other = sa("10.0.0.6", addr_port(&a->relay[0].addr.sa));
-		is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
-		    (struct sockaddr *)&other), -1,
-		    "peer_in_nat: not from a relay IP: dropped");
-		e.ctx.now += 601;
-		ok(turn_server_hairpin(&e.ctx, &a->relay[0],
-		    &b->relay[0].advertised.sa, &src) == NULL,
-		    "B expired: not reached");
-		is_int(refresh(&e, 0), 437, "B's refresh after expiry: 437");
-		ok(turn_server_hairpin(&e.ctx, &a->relay[0], &b_adv.sa,
-		    &src) == NULL,
-		    "B freed: not reached");
-		env_free(&e);
-	}
+	/* One worker: straight to the relay, B's permissions decide. */
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == &b->relay[0],
+	    "hairpin: B's advertised address is B's relay");
+	ok(src != NULL && addr_equal(src, &a_adv.sa),
+	    "hairpin: from A's advertised address");
+	is_int(chan, -1, "hairpin: B without a permission: dropped");
+	x = sa("10.0.0.5", (uint16_t)pa);
+	is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+	    (struct sockaddr *)&x), -1,
+	    "peer_in_nat: B without a permission: dropped");
+	is_int(permit(&e, "203.0.113.5", 0), 200, "B permits 203.0.113.5");
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == &b->relay[0] &&
+	    chan == 0, "hairpin: then a Data indication");
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0], &b->relay[0].addr.sa,
+	    &src, &chan) == &b->relay[0] && chan == 0 && src != NULL &&
+	    addr_equal(src, &a_adv.sa),
+	    "hairpin to B's bound address: from A's advertised one, which "
+	    "B permits (as between workers)");
+	ok(turn_server_hairpin(&e.ctx, &b->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == &b->relay[0],
+	    "hairpin: to itself, itself");
+	x = sa("203.0.113.6", (uint16_t)pb);
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(x), &src, &chan) ==
+	    NULL, "hairpin: another IP, B's port: through the network");
+	x = sa("203.0.113.7", 5000);
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0], SA(x), &src, &chan) ==
+	    NULL, "hairpin: a peer elsewhere: through the network");
+
+	/* Between workers: out to the bound address, in as advertised. */
+	x = sa("203.0.113.5", (uint16_t)pb);
+	want = sa("10.0.0.5", (uint16_t)pb);
+	ok(addr_equal(turn_server_peer_out(&e.ctx, SA(x), &out), SA(want)),
+	    "peer_out: to the IP the relay is bound on, not loopback");
+	x = sa("203.0.113.5", (uint16_t)free_port);
+	ok(turn_server_peer_out(&e.ctx, SA(x), &out) == SA(x),
+	    "peer_out: a relay port no relay holds: unchanged");
+	x = sa("203.0.113.5", 3478);
+	ok(turn_server_peer_out(&e.ctx, SA(x), &out) == SA(x),
+	    "peer_out: not a relay port: unchanged");
+	x = sa("203.0.113.7", (uint16_t)pb);
+	ok(turn_server_peer_out(&e.ctx, SA(x), &out) == SA(x),
+	    "peer_out: another IP: unchanged");
+	x = sa("10.0.0.5", (uint16_t)pa);
+	is_int(turn_server_peer_in(&e.ctx, &b->relay[0], SA(x)), -1,
+	    "from A's bound address: not permitted as such");
+	is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+	    (struct sockaddr *)&x), 0,
+	    "peer_in_nat: let in as A's advertised address");
+	ok(addr_equal(SA(x), &a_adv.sa),
+	    "peer_in_nat: the peer becomes A's advertised address");
+	x = sa("127.0.0.1", (uint16_t)pa);
+	is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+	    (struct sockaddr *)&x), -1,
+	    "peer_in_nat: loopback on A's port is not A: dropped");
+	x = sa("10.0.0.5", (uint16_t)free_port);
+	is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+	    (struct sockaddr *)&x), -1,
+	    "peer_in_nat: a port no relay holds: dropped");
+	x = sa("10.0.0.5", 3478);
+	is_int(turn_server_peer_in_nat(&e.ctx, &b->relay[0],
+	    (struct sockaddr *)&x), -1,
+	    "peer_in_nat: not a relay port: dropped");
+
+	/* A gone: nothing of it is found any more. */
+	client_port(&e, 40000);
+	is_int(refresh(&e, 0), 200, "A deallocates");
+	ok(turn_server_hairpin(&e.ctx, &b->relay[0], &a_adv.sa, &src,
+	    &chan) == NULL, "hairpin: A freed, not found");
+	ok(turn_server_peer_out(&e.ctx, &a_adv.sa, &out) == &a_adv.sa,
+	    "peer_out: A's port given back, unchanged");
+	env_free(&e);
+
+	env_init_nat(&e, "no-relay-hairpin\n", &a, &b);
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == NULL,
+	    "no-relay-hairpin: through the network");
+	ok(turn_server_peer_out(&e.ctx, &b->relay[0].advertised.sa, &out) ==
+	    &b->relay[0].advertised.sa,
+	    "no-relay-hairpin: to the advertised address");
+	env_free(&e);
 }
 
 /* Tests: Binding, dispatch ------------------------------------------------ */

@@ -118,8 +118,9 @@ struct turn_relay *turn_server_channel_in(struct turn_ctx *,
  * peer and peer is a relayed address of this worker, bound or advertised,
  * returns the relay that would receive the datagram; *src is the address
  * it comes from as that relay's client knows it (from's address in the
- * form peer was named in, else the advertised one that client permits),
- * and *chan is as turn_server_peer_in() says (-1: dropped). NULL: the
+ * form peer was named in, else in the other form if that client permits
+ * only that one), and *chan is as turn_server_peer_in() says (-1:
+ * dropped). NULL: the
  * datagram goes through the network (to another worker, or elsewhere);
  * always so with no-relay-hairpin.
  */

@@ -31,7 +31,11 @@ turn_relay_adv_init(struct turn_shared *sh)
 	    sizeof(*sh->relay_adv));
 	for (i = 0; i < sh->nrelay_ips; i++) {
 		ip = (const struct sockaddr *)&sh->relay_ips[i];
-		turn_advertised_ip(sh->cfg, ip, &sh->relay_adv[i]);
+		/* A wildcard relay-ip is no address to send to or come from. */
+		if (addr_is_any(ip))
+			turn_sa_set(&sh->relay_adv[i], ip);
+		else
+			turn_advertised_ip(sh->cfg, ip, &sh->relay_adv[i]);
 		addr_set_port(&sh->relay_adv[i].sa, 0);
 		if (!addr_equal_ip(&sh->relay_adv[i].sa, ip))
 			sh->relay_mapped = true;
@@ -105,9 +109,9 @@ turn_release(struct turn_ctx *c, struct turn_alloc *a)
 	for (i = 0; i < 2; i++) {
 		if (a->relay[i].fd == -1)
 			continue;
-		c->io->relay_close(c->io_arg, &a->relay[i]);
 		turn_ports_set_owner(c->sh->ports,
 		    addr_port(&a->relay[i].addr.sa), -1);
+		c->io->relay_close(c->io_arg, &a->relay[i]);
 		turn_ports_put(c->sh->ports, addr_port(&a->relay[i].addr.sa));
 		a->relay[i].fd = -1;
 	}
@@ -477,6 +481,7 @@ struct turn_relay *
 turn_server_hairpin(struct turn_ctx *c, const struct turn_relay *from,
     const struct sockaddr *peer, const struct sockaddr **src, int *chan)
 {
+	const struct sockaddr	*other;
 	struct turn_relay	*to;
 	bool			 advertised;
 
@@ -484,13 +489,15 @@ turn_server_hairpin(struct turn_ctx *c, const struct turn_relay *from,
 	    (to = turn_table_relay(&c->table, peer, &advertised)) == NULL)
 		return NULL;
 	*src = advertised ? &from->advertised.sa : &from->addr.sa;
+	other = advertised ? &from->addr.sa : &from->advertised.sa;
 	*chan = turn_server_peer_in(c, to, *src);
-	/* As turn_server_peer_in_nat() would let it in between workers. */
-	if (*chan == -1 && !advertised &&
-	    !addr_equal(&from->advertised.sa, &from->addr.sa)) {
-		*src = &from->advertised.sa;
-		*chan = turn_server_peer_in(c, to, *src);
-	}
+	/*
+	 * What the other form lets in between workers (peer_out, then
+	 * peer_in or peer_in_nat) gets in here too.
+	 */
+	if (*chan == -1 && !addr_equal(other, *src) &&
+	    (*chan = turn_server_peer_in(c, to, other)) != -1)
+		*src = other;
 	return to;
 }
 

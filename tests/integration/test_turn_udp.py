@@ -243,9 +243,10 @@ def relay_to_relay_hairpin():
                 if not tcp_b:
                     # Server and B read one datagram each per packet; the
                     # kernel path would add a read on B's relay socket.
+                    # (A late STUN answer may add one or two.)
                     n = udp_in_datagrams(srv.pid) - before
                     check('handed over inside: 2 UDP reads per packet, '
-                          'none on a relay socket', n == 40, n)
+                          'none on a relay socket', 40 <= n < 50, n)
                 a.close()
                 b.close()
     srv, port, _ = start(NAT + ['-m', '1', '--no-relay-hairpin'],

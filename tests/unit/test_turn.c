@@ -1959,6 +1959,33 @@ test_hairpin(void)
 	    "peer_out: A's port given back, unchanged");
 	env_free(&e);
 
+	/* B permits A's bound address only; B expired, not yet swept. */
+	env_init_nat(&e, "", &a, &b);
+	is_int(permit(&e, "10.0.0.5", 0), 200, "B permits 10.0.0.5");
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == &b->relay[0] &&
+	    chan == 0 && src != NULL && addr_equal(src, &a->relay[0].addr.sa),
+	    "hairpin to B's advertised address: from A's bound one, which "
+	    "B permits (as between workers)");
+	e.ctx.now += 601;
+	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
+	    &b->relay[0].advertised.sa, &src, &chan) == &b->relay[0],
+	    "hairpin: B expired but not yet freed is reached, as its socket "
+	    "would be");
+	env_free(&e);
+
+	/* A wildcard relay-ip is not rewritten to. */
+	env_init(&e, AUTH_CONF PORTS4 "relay-ip=0.0.0.0\n"
+	    "external-ip=203.0.113.5\n", "10.0.0.5", NULL);
+	is_int(get_nonce(&e), 401, "nonce");
+	creds(&e, CRED_MD5, "alice", "secret");
+	is_int(allocate(&e, 0), 200, "allocate on relay-ip=0.0.0.0");
+	a = cur_alloc(&e);
+	ok(turn_server_peer_out(&e.ctx, &a->relay[0].advertised.sa, &out) ==
+	    &a->relay[0].advertised.sa,
+	    "peer_out: a relay on 0.0.0.0 is not sent to at 0.0.0.0");
+	env_free(&e);
+
 	env_init_nat(&e, "no-relay-hairpin\n", &a, &b);
 	ok(turn_server_hairpin(&e.ctx, &a->relay[0],
 	    &b->relay[0].advertised.sa, &src, &chan) == NULL,

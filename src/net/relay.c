@@ -9,8 +9,9 @@
  * ChannelData or a Data indication. They leave for their clients at the
  * end of the loop turn (net_worker_main), all in one sendmmsg(): at the
  * rates of real calls each relay socket has one datagram ready at a time,
- * and sending from each read would cost a system call per datagram.
- * Nothing here allocates per packet.
+ * and sending from each read would cost a system call per datagram. A
+ * datagram from a client to another relay of the worker joins that batch
+ * directly (relay_hairpin). Nothing here allocates per packet.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>

@@ -120,9 +120,8 @@ struct turn_relay *turn_server_channel_in(struct turn_ctx *,
  * it comes from as that relay's client knows it (from's address in the
  * form peer was named in, else in the other form if that client permits
  * only that one), and *chan is as turn_server_peer_in() says (-1:
- * dropped). NULL: the
- * datagram goes through the network (to another worker, or elsewhere);
- * always so with no-relay-hairpin.
+ * dropped). NULL: the datagram goes through the network (to another
+ * worker, or elsewhere); always so with no-relay-hairpin.
  */
 struct turn_relay *turn_server_hairpin(struct turn_ctx *,
 	    const struct turn_relay *from, const struct sockaddr *peer,

@@ -9,7 +9,8 @@ numbers are, and 1 only when something could not be measured.
 
 The load comes from build/release/bench/sig_load (`make bench-tools`); the
 reference server is bench/tutorial_server.js on Node's `ws` package (from
-tests/browser/node_modules).  Everything runs on 127.0.0.0/8 with ports
+tests/browser/node_modules).  The join load also runs against
+build/release/bench/ws_floor, the least a WebSocket server can do for it.  Everything runs on 127.0.0.0/8 with ports
 picked free at run time; every process it starts is stopped by PID; every
 wait is bounded.
 
@@ -37,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TOOLS = os.path.join(REPO, 'build', 'release', 'bench')
 NODE_MODULES = os.path.join(REPO, 'tests', 'browser', 'node_modules')
-KINDS = ('turnpike', 'node')
+KINDS = ('turnpike', 'node', 'floor')
 SECTION_MSG = 'Signaling: forwarding'
 SECTION_CONN = 'Signaling: connections'
 
@@ -49,8 +50,10 @@ def add_arguments(ap):
     --turnpike)."""
     ap.add_argument('--node', default=shutil.which('node') or 'node')
     ap.add_argument('--sig-load', default=os.path.join(TOOLS, 'sig_load'))
-    ap.add_argument('--sig-servers', default='turnpike,node',
-                    help='run only one of them, or change the order')
+    ap.add_argument('--ws-floor', default=os.path.join(TOOLS, 'ws_floor'))
+    ap.add_argument('--sig-servers', default='turnpike,node,floor',
+                    help='run only some of them, or change the order '
+                    '(floor: the join load only)')
     ap.add_argument('--sig-pairs', type=int, default=200,
                     help='rooms of 2 exchanging messages (default 200)')
     ap.add_argument('--sig-sizes', default='300,4096',
@@ -71,8 +74,8 @@ def add_arguments(ap):
     ap.add_argument('--sig-max-conns', type=int, default=19900,
                     help='connections for the held figure, one run '
                     '(default 19900; 0 skips it)')
-    ap.add_argument('--sig-join-conns', type=int, default=4000,
-                    help='connections for the join rate (default 4000)')
+    ap.add_argument('--sig-join-conns', type=int, default=16000,
+                    help='connections for the join rate (default 16000)')
     ap.add_argument('--sig-concurrency', type=int, default=256,
                     help='connects in flight (default 256)')
     ap.add_argument('--sig-src', default='127.0.2.1-32',
@@ -98,7 +101,7 @@ def _settings(args):
 
 def http_answers(port, timeout=0.3):
     """True once something on 127.0.0.1:port answers an HTTP request
-    (turnpike: 200 on /healthz; ws: 426 Upgrade Required)."""
+    (turnpike: 200 on /healthz; ws, ws_floor: 426 Upgrade Required)."""
     try:
         with socket.create_connection(('127.0.0.1', port), timeout) as s:
             s.settimeout(timeout)
@@ -144,6 +147,9 @@ class Server:
             if self.unlimited:
                 a += ['--signal-rate', '0']
             return a
+        if self.kind == 'floor':
+            return [self.args.ws_floor, '--listen',
+                    '127.0.0.1:%d' % self.sport]
         return [self.args.node, os.path.join(HERE, 'tutorial_server.js'),
                 '--port', str(self.sport), '--room-max', '2']
 
@@ -349,7 +355,9 @@ def one_server(ctx, kind, run, unlimited, sizes):
     out = {}
     taken = set()
     with Server(kind, a, ctx.workdir, taken, 'r%d' % run, unlimited) as srv:
-        out['idle'] = h = run_hold(ctx, srv, a.sig_idle, 'idle')
+        h = None
+        if kind != 'floor':             # it holds no rooms: joins only
+            out['idle'] = h = run_hold(ctx, srv, a.sig_idle, 'idle')
         if h:
             print('  sig run %d %-8s %d idle joined: RSS %s -> %s KiB, %s '
                   'KiB/conn%s' % (run, kind, h['joined'],
@@ -368,7 +376,7 @@ def one_server(ctx, kind, run, unlimited, sizes):
                      _f(j['cpu_us_per_join'], '.0f'),
                      _f(gen * 1e6 / j['joins'] if gen is not None and
                         j['joins'] else None, '.0f'), _inc(j)))
-        for size in sizes:
+        for size in sizes if kind != 'floor' else ():
             budget = s['warmup'] + s['duration'] + 3 * a.sig_step_timeout + 10
             out[size] = m = run_gen(ctx, srv, 'msg', 'msg%d' % size,
                                     msg_load(ctx, unlimited, size), budget)
@@ -422,6 +430,9 @@ def _check(ctx, args):
     if 'turnpike' in args.sig_servers.split(',') and \
             not os.access(args.turnpike, os.X_OK):
         raise RuntimeError('%s not built (make)' % args.turnpike)
+    if 'floor' in args.sig_servers.split(',') and \
+            not os.access(args.ws_floor, os.X_OK):
+        raise RuntimeError('%s not built (make bench-tools)' % args.ws_floor)
     if 'node' in args.sig_servers.split(','):
         if not (os.access(args.node, os.X_OK) or shutil.which(args.node)):
             raise RuntimeError('node not found (scripts/deps.sh test '
@@ -451,7 +462,7 @@ def measure(args, workdir):
     ctx = Ctx(args, workdir)
     kinds = [k for k in args.sig_servers.split(',') if k]
     if any(k not in KINDS for k in kinds):
-        raise SystemExit('bench: --sig-servers takes turnpike and/or node')
+        raise SystemExit('bench: --sig-servers takes turnpike, node, floor')
     sizes = [int(x) for x in args.sig_sizes.split(',')]
     try:
         _check(ctx, args)
@@ -484,7 +495,7 @@ def measure(args, workdir):
                 res[kind].append(one_server(ctx, kind, run + 1, unlimited,
                                             sizes))
         if ctx.s['max_conns'] > 0:
-            for kind in kinds:
+            for kind in [k for k in kinds if k != 'floor']:
                 maxr[kind] = max_server(ctx, kind, unlimited)
     except (RuntimeError, OSError) as e:
         ctx.problem(str(e))
@@ -557,13 +568,25 @@ def _rows(ctx, res, maxr, sizes, unlimited):
                                           if extra else ''),
                         '', '.0f', held(t), held(n), 'node',
                         '%d, none refused' % ctx.s['max_conns']))
-    tpv, nv = both('join', 'join_rate')
+    tp_rate, node_rate = both('join', 'join_rate')
     rows.append(row(SECTION_CONN, 'join rate, connect+upgrade+join, %d '
                     'in flight' % a.sig_concurrency, 'joins/s', '.0f',
-                    tpv, nv, 'node', '>= 4'))
-    tpv, nv = both('join', 'cpu_us_per_join')
+                    tp_rate, node_rate, 'node', '>= 4'))
+    tp_cpu, node_cpu = both('join', 'cpu_us_per_join')
     rows.append(row(SECTION_CONN, 'CPU per connect+join (and close)', 'us',
-                    '.0f', tpv, nv, 'node'))
+                    '.0f', tp_cpu, node_cpu, 'node'))
+    if not res.get('floor'):
+        return rows
+    # What this machine allows: the same load against a server that does
+    # nothing but answer it (bench/loadgen/ws_floor.c).
+    floor_rate = med('floor', 'join', 'join_rate')
+    rows.append(row(SECTION_CONN, 'join rate of the floor (ws_floor), same '
+                    'load', 'joins/s', '.0f', floor_rate, node_rate, 'node'))
+    rows.append(row(SECTION_CONN, 'join rate against the floor\'s',
+                    'joins/s', '.0f', tp_rate, floor_rate, 'floor'))
+    rows.append(row(SECTION_CONN, 'CPU per connect+join against the '
+                    'floor\'s', 'us', '.0f', tp_cpu,
+                    med('floor', 'join', 'cpu_us_per_join'), 'floor'))
     return rows
 
 # --------------------------------------------------------------------- main

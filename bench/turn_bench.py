@@ -493,12 +493,15 @@ def closed_loop(ctx, rows):
 
 
 def paced(ctx, rows):
-    """1000 sessions at 50 packets/s each, 100 B."""
+    """1000 sessions at 50 packets/s each, 100 B: 100,000 relayed packets/s.
+    The floor runs at the same relayed rate: 2000 sessions, since a packet
+    crosses it once."""
     s = ctx.s
     for run in range(s['runs']):
-        for kind in ordered(['turnpike', 'hairpin', 'coturn'], run):
+        for kind in ordered(['turnpike', 'hairpin', 'coturn', 'floor'], run):
+            n = 2000 if kind == 'floor' else 1000
             with Server(ctx, kind, relay_ports=1100) as srv:
-                r = flow(ctx, srv, 'paced, 1000 x 50/s', 1000, 100,
+                r = flow(ctx, srv, 'paced, %d x 50/s' % n, n, 100,
                          s['paced_duration'], s['paced_warmup'], rate=50)
                 ctx.add(('pcpu', kind), get(r, 'cpu_us_per_relayed'))
                 ctx.add(('p99', kind), get(r, 'lat_us', 'p99'))
@@ -523,6 +526,20 @@ def paced(ctx, rows):
         rows.append(row(sec, 'packets lost', '%', '.2f',
                         ctx.med(('ploss', kind)),
                         ctx.med(('ploss', 'coturn')), 'coturn'))
+        if kind != 'turnpike':
+            continue
+        # The floor, paced at the same relayed rate, costs about what the
+        # targets allow: they sit at what a forwarder doing nothing costs.
+        for what, key, spec in (('CPU per relayed packet', 'pcpu', '.2f'),
+                                ('one-way p99', 'p99', '.0f')):
+            rows.append(row(sec, what, 'us', spec, ctx.med((key, kind)),
+                            ctx.med((key, 'floor')), 'floor'))
+        for what, key, spec in (
+                ('the floor at the same rate: CPU per relayed packet',
+                 'pcpu', '.2f'),
+                ('the floor at the same rate: one-way p99', 'p99', '.0f')):
+            rows.append(row(sec, what, 'us', spec, ctx.med((key, 'floor')),
+                            ctx.med((key, 'coturn')), 'coturn'))
 
 
 def allocations(ctx, rows):

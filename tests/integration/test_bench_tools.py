@@ -39,6 +39,15 @@ def start_turn():
     return srv, port
 
 
+def stop_tool(p):
+    p.terminate()
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(timeout=5)
+
+
 @test
 def turn_load_allocates_and_relays():
     srv, port = start_turn()
@@ -77,13 +86,32 @@ def udp_floor_forwards():
         check('turn_load raw through udp_floor: packets delivered',
               rc == 0 and r is not None and r['received'] > 0, out)
     finally:
-        floor.terminate()
-        try:
-            floor.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            floor.kill()
-            floor.wait(timeout=5)
+        stop_tool(floor)
     check('udp_floor exits 0 on SIGTERM', floor.returncode == 0,
+          floor.returncode)
+
+
+@test
+def ws_floor_answers_joins():
+    port = free_port('tcp')
+    floor = subprocess.Popen([os.path.join(TOOLS, 'ws_floor'), '--listen',
+                              '127.0.0.1:%d' % port],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        line = floor.stdout.readline()
+        check('ws_floor says where it listens', line.strip() ==
+              'listening %d' % port, line)
+        rc, r, out = tool('sig_load', [
+            '--url', 'ws://127.0.0.1:%d/ws' % port, '--pid', str(floor.pid),
+            '--timeout', '20', '--mode', 'join', '--conns', '40',
+            '--concurrency', '8'])
+        check('sig_load join against ws_floor: every connection upgraded '
+              '(Sec-WebSocket-Accept checked) and joined', rc == 0 and
+              r is not None and r['joined'] == 40 and not r['errors'] and
+              not r['refused'], out)
+    finally:
+        stop_tool(floor)
+    check('ws_floor exits 0 on SIGTERM', floor.returncode == 0,
           floor.returncode)
 
 

@@ -18,7 +18,6 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,7 +426,7 @@ conn_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	char		 peer[ADDR_STRLEN];
 	const char	*why;
 	uint8_t		 first;
-	int		 one = 1, rc;
+	int		 rc;
 
 	c = xcalloc(1, sizeof(*c));
 	c->w = w;
@@ -439,8 +438,7 @@ conn_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
 		c->local = t->local;
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
-	/* Small TURN and signaling messages must not wait for Nagle. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY: inherited from the listener (sock_tcp_listen). */
 	log_verbose("conn=%08x peer=%s tcp accept", c->id,
 	    addr_format(sa, true, peer, sizeof(peer)));
 	/* Clients speak first: their first bytes are often here already. */

@@ -11,7 +11,6 @@
  */
 #include <sys/resource.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -43,9 +42,8 @@ sigsrv_accept_cb(int fd, struct sockaddr *sa, int salen, void *arg)
 	struct sigsrv		*srv = arg;
 	struct sockaddr_storage	 peer, local;
 	socklen_t		 len = sizeof(local);
-	int			 one = 1;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY: inherited from the listener (sock_tcp_listen). */
 	memset(&peer, 0, sizeof(peer));
 	memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen :
 	    sizeof(peer));

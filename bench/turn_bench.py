@@ -530,14 +530,17 @@ def paced(ctx, rows):
             continue
         # The floor, paced at the same relayed rate, costs about what the
         # targets allow: they sit at what a forwarder doing nothing costs.
+        # A packet crosses the floor once, a TURN server twice (p99).
         for what, key, spec in (('CPU per relayed packet', 'pcpu', '.2f'),
-                                ('one-way p99', 'p99', '.0f')):
+                                ('one-way p99 (the floor: 1 crossing)',
+                                 'p99', '.0f')):
             rows.append(row(sec, what, 'us', spec, ctx.med((key, kind)),
                             ctx.med((key, 'floor')), 'floor'))
         for what, key, spec in (
                 ('the floor at the same rate: CPU per relayed packet',
                  'pcpu', '.2f'),
-                ('the floor at the same rate: one-way p99', 'p99', '.0f')):
+                ('the floor at the same rate: one-way p99, 1 crossing',
+                 'p99', '.0f')):
             rows.append(row(sec, what, 'us', spec, ctx.med((key, 'floor')),
                             ctx.med((key, 'coturn')), 'coturn'))
 

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,4 +157,48 @@ lg_die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+int
+lg_parse_addr4(const char *spec, struct sockaddr_in *sin)
+{
+	char		 host[64], *colon, *end;
+	unsigned long	 port;
+
+	if (strlen(spec) >= sizeof(host))
+		return -1;
+	strcpy(host, spec);
+	if ((colon = strrchr(host, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port > 65535)
+		return -1;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
+}
+
+volatile sig_atomic_t lg_stop;
+
+static void
+lg_stop_cb(int sig)
+{
+	(void)sig;
+	lg_stop = 1;
+}
+
+void
+lg_catch_stop(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lg_stop_cb;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -1,12 +1,14 @@
 /*
  * turnpike bench — helpers shared by the load generators in bench/loadgen/
- * (turn_load.c, sig_load.c, udp_floor.c): clocks, a latency histogram,
- * the fd limit, lists of loopback source addresses. Not part of turnpike.
+ * (turn_load.c, sig_load.c, udp_floor.c, ws_floor.c): clocks, a latency
+ * histogram, the fd limit, lists of loopback source addresses, address
+ * parsing, stopping on a signal. Not part of turnpike.
  */
 #ifndef LG_UTIL_H
 #define LG_UTIL_H
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +43,16 @@ long		lg_raise_nofile(void);
  */
 int		lg_parse_sources(const char *spec, struct in_addr *out,
 		    int max);
+
+/* "IPv4:PORT" into sin (port 0 allowed); 0, or -1 on a bad spec. */
+int		lg_parse_addr4(const char *spec, struct sockaddr_in *sin);
+
+/*
+ * The floors' way to stop: SIGTERM and SIGINT set lg_stop and interrupt
+ * a blocking call (no SA_RESTART); SIGPIPE is ignored.
+ */
+extern volatile sig_atomic_t lg_stop;
+void		lg_catch_stop(void);
 
 /* Print "prog: message" to stderr and exit 1. */
 void		lg_die(const char *fmt, ...)

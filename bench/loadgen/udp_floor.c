@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,58 +46,11 @@ struct floor {
 	struct mmsghdr		*tx;
 };
 
-static volatile sig_atomic_t floor_quit;
-
-static void
-floor_signal_cb(int sig)
-{
-	(void)sig;
-	floor_quit = 1;
-}
-
 static void
 floor_usage(void)
 {
 	fprintf(stderr, "usage: udp_floor --listen IP:PORT [--batch N]\n");
 	exit(2);
-}
-
-static int
-floor_parse_addr(const char *spec, struct sockaddr_in *sin)
-{
-	char		 host[64], *colon, *end;
-	unsigned long	 port;
-
-	if (strlen(spec) >= sizeof(host))
-		return -1;
-	strcpy(host, spec);
-	if ((colon = strrchr(host, ':')) == NULL)
-		return -1;
-	*colon = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || port > 65535)
-		return -1;
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return -1;
-	return 0;
-}
-
-/* SIGTERM and SIGINT interrupt the blocking recvmmsg(): no SA_RESTART. */
-static void
-floor_signals(void)
-{
-	struct sigaction	sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = floor_signal_cb;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static int
@@ -165,7 +117,7 @@ floor_send(struct floor *f, unsigned int n)
 	unsigned int	sent = 0;
 	int		r;
 
-	while (sent < n && !floor_quit) {
+	while (sent < n && !lg_stop) {
 		r = sendmmsg(f->fd, f->tx + sent, n - sent, 0);
 		if (r > 0)
 			sent += (unsigned int)r;
@@ -189,7 +141,7 @@ floor_batch(struct floor *f)
 	got = recvmmsg(f->fd, f->rx, f->batch, MSG_WAITFORONE, NULL);
 	if (got == -1) {
 		if (errno == EINTR)
-			return floor_quit ? -1 : 0;
+			return lg_stop ? -1 : 0;
 		/* ICMP port unreachable from an earlier send: not ours. */
 		if (errno == ECONNREFUSED)
 			return 0;
@@ -209,7 +161,7 @@ floor_batch(struct floor *f)
 		n++;
 	}
 	floor_send(f, n);
-	return floor_quit ? -1 : 0;
+	return lg_stop ? -1 : 0;
 }
 
 int
@@ -234,10 +186,10 @@ main(int argc, char **argv)
 		} else
 			floor_usage();
 	}
-	if (listen_spec == NULL || floor_parse_addr(listen_spec, &sin) == -1)
+	if (listen_spec == NULL || lg_parse_addr4(listen_spec, &sin) == -1)
 		floor_usage();
 
-	floor_signals();
+	lg_catch_stop();
 	floor_init(&f, floor_bind(&sin), (unsigned int)batch);
 	while (floor_batch(&f) == 0)
 		;

@@ -5,11 +5,13 @@
  * ws_floor — the signaling benchmark's "floor": the least work a
  * WebSocket server can do for sig_load's join load on this kernel. One
  * thread, one level-triggered epoll set, accept4(); per connection a
- * fixed buffer, one read and at most one write per readiness. It answers
- * the upgrade (Sec-WebSocket-Accept computed, RFC 6455 §4.2.2), every
- * text frame with a fixed {"cmd":"joined"} frame without looking into it,
- * a ping with a pong, a close with a close, and then closes the socket;
- * a request that is not an upgrade gets a 426.
+ * fixed buffer, one read and at most one write per readiness. It does
+ * what RFC 6455 asks of any server: it checks the upgrade request (a GET
+ * with Upgrade, Sec-WebSocket-Version 13 and a key) and answers it with
+ * Sec-WebSocket-Accept (§4.2), refuses unmasked client frames (§5.1),
+ * echoes a ping's data in its pong and answers a close with a close, then
+ * closes the socket. Every text frame gets a fixed {"cmd":"joined"} frame
+ * without being read; a request that is not an upgrade gets a 426.
  * No rooms, no JSON, no credentials, no timers, no logging.
  *
  *	ws_floor --listen 127.0.0.1:PORT
@@ -23,7 +25,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,9 @@
 #include "lg_util.h"
 
 #define WF_BUF		2048	/* a request or a frame must fit */
+#define WF_ANSWER_MAX	(2 + 125)	/* the longest answer: a full pong */
 #define WF_EVENTS	256
+#define WF_FDS_MAX	(65536 + 64)
 #define WF_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WF_426		"HTTP/1.1 426 Upgrade Required\r\n" \
 			"Content-Length: 0\r\nConnection: close\r\n\r\n"
@@ -55,56 +58,11 @@ struct wf {
 	struct wf_conn	*conns;
 };
 
-static volatile sig_atomic_t wf_quit;
-
-static void
-wf_signal_cb(int sig)
-{
-	(void)sig;
-	wf_quit = 1;
-}
-
 static void
 wf_usage(void)
 {
 	fprintf(stderr, "usage: ws_floor --listen IP:PORT\n");
 	exit(2);
-}
-
-static int
-wf_parse_addr(const char *spec, struct sockaddr_in *sin)
-{
-	char		 host[64], *colon, *end;
-	unsigned long	 port;
-
-	if (strlen(spec) >= sizeof(host))
-		return -1;
-	strcpy(host, spec);
-	if ((colon = strrchr(host, ':')) == NULL)
-		return -1;
-	*colon = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || port > 65535)
-		return -1;
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
-}
-
-/* SIGTERM and SIGINT interrupt epoll_wait(): no SA_RESTART. */
-static void
-wf_signals(void)
-{
-	struct sigaction	sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wf_signal_cb;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static int
@@ -144,8 +102,14 @@ wf_accept(struct wf *w)
 	struct epoll_event	ev;
 	int			fd;
 
-	while ((fd = accept4(w->lfd, NULL, NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+	for (;;) {
+		fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			/* Out of descriptors: the listener stays readable. */
+			if (errno == EMFILE || errno == ENFILE)
+				usleep(1000);
+			return;
+		}
 		if (fd >= w->nconns) {
 			close(fd);	/* over the fd limit we sized for */
 			continue;
@@ -170,6 +134,11 @@ wf_upgrade(struct wf_conn *c, size_t head, char *out, size_t cap)
 	int		 n;
 
 	c->buf[head - 1] = '\0';	/* the last '\n' of the head */
+	if (strncmp((char *)c->buf, "GET ", 4) != 0 ||
+	    strcasestr((char *)c->buf, "\r\nupgrade: websocket") == NULL ||
+	    strcasestr((char *)c->buf, "\r\nsec-websocket-version: 13\r")
+	    == NULL)
+		return 0;
 	for (line = strstr((char *)c->buf, "\r\n"); line != NULL;
 	    line = strstr(line + 2, "\r\n")) {
 		if (strncasecmp(line + 2, "sec-websocket-key:", 18) == 0)
@@ -182,7 +151,7 @@ wf_upgrade(struct wf_conn *c, size_t head, char *out, size_t cap)
 	for (e = v; *e != '\r' && *e != ' ' && *e != '\0'; e++)
 		;
 	n = snprintf(in, sizeof(in), "%.*s" WF_GUID, (int)(e - v), v);
-	if (n <= 0 || (size_t)n >= sizeof(in))
+	if (e == v || n <= 0 || (size_t)n >= sizeof(in))
 		return 0;
 	EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha1(), NULL);
 	EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
@@ -201,7 +170,7 @@ wf_frame(struct wf_conn *c, char *out, size_t *olen, bool *bye)
 {
 	static const char	joined[] = "{\"cmd\":\"joined\"}";
 	const uint8_t		*b = c->buf;
-	size_t			 need = 2, plen;
+	size_t			 need = 2, plen, i;
 
 	if (c->len < 2)
 		return 0;
@@ -213,7 +182,9 @@ wf_frame(struct wf_conn *c, char *out, size_t *olen, bool *bye)
 		plen = (size_t)b[2] << 8 | b[3];
 	} else if (plen == 127)
 		return -1;
-	need += (b[1] & 0x80) ? 4 : 0;
+	if (!(b[1] & 0x80))
+		return -1;		/* clients must mask (§5.1) */
+	need += 4;
 	if (need + plen > WF_BUF)
 		return -1;
 	if (c->len < need + plen)
@@ -230,12 +201,26 @@ wf_frame(struct wf_conn *c, char *out, size_t *olen, bool *bye)
 		*olen += 4;
 		*bye = true;
 		break;
-	case 9:				/* ping: an empty pong */
-		memcpy(out + *olen, "\x8a\x00", 2);
-		*olen += 2;
+	case 9:				/* ping: a pong with its data */
+		if (plen > 125)
+			return -1;
+		out[(*olen)++] = (char)0x8a;
+		out[(*olen)++] = (char)plen;
+		for (i = 0; i < plen; i++)
+			out[(*olen)++] = (char)(b[need + i] ^ b[need - 4 + i % 4]);
 		break;
 	}
 	return (ssize_t)(need + plen);
+}
+
+/*
+ * The answers fit the socket's buffer: a short write would mean a client
+ * that does not read, which the join load never is. It is dropped.
+ */
+static bool
+wf_write(int fd, const char *out, size_t len)
+{
+	return write(fd, out, len) == (ssize_t)len;
 }
 
 static void
@@ -273,9 +258,14 @@ wf_read(struct wf *w, int fd)
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= (uint16_t)used;
 	}
-	/* Each answer takes at most 18 bytes: stop while one more fits. */
-	while (!bye && olen + 32 < sizeof(out) &&
-	    (n = wf_frame(c, out, &olen, &bye)) != 0) {
+	while (!bye) {
+		if (olen + WF_ANSWER_MAX > sizeof(out)) {
+			if (!wf_write(fd, out, olen))
+				break;
+			olen = 0;
+		}
+		if ((n = wf_frame(c, out, &olen, &bye)) == 0)
+			break;
 		if (n < 0) {
 			wf_close(w, fd);
 			return;
@@ -283,8 +273,7 @@ wf_read(struct wf *w, int fd)
 		memmove(c->buf, c->buf + n, c->len - (size_t)n);
 		c->len -= (uint16_t)n;
 	}
-	/* A short write of a few dozen bytes does not happen here: drop it. */
-	if (olen > 0 && write(fd, out, olen) != (ssize_t)olen)
+	if (olen > 0 && !wf_write(fd, out, olen))
 		bye = true;
 	if (bye)
 		wf_close(w, fd);
@@ -299,11 +288,13 @@ main(int argc, char **argv)
 	int			 i, n;
 
 	if (argc != 3 || strcmp(argv[1], "--listen") != 0 ||
-	    wf_parse_addr(argv[2], &sin) == -1)
+	    lg_parse_addr4(argv[2], &sin) == -1)
 		wf_usage();
-	wf_signals();
+	lg_catch_stop();
 	memset(&w, 0, sizeof(w));
 	w.nconns = (int)lg_raise_nofile();
+	if (w.nconns <= 0 || w.nconns > WF_FDS_MAX)
+		w.nconns = WF_FDS_MAX;
 	if ((w.conns = calloc((size_t)w.nconns, sizeof(*w.conns))) == NULL)
 		lg_die("out of memory");
 	if ((w.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -313,7 +304,7 @@ main(int argc, char **argv)
 	ev.data.fd = w.lfd;
 	if (epoll_ctl(w.ep, EPOLL_CTL_ADD, w.lfd, &ev) == -1)
 		lg_die("epoll_ctl: %s", strerror(errno));
-	while (!wf_quit) {
+	while (!lg_stop) {
 		n = epoll_wait(w.ep, evs, WF_EVENTS, -1);
 		if (n == -1) {
 			if (errno == EINTR)

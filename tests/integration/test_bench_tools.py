@@ -2,8 +2,10 @@
 under test: they must keep working, and a short burst of their load must
 leave the (sanitized) server clean. Small loads; no figure is judged."""
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 
 from lib import *
@@ -48,6 +50,25 @@ def stop_tool(p):
         p.wait(timeout=5)
 
 
+@contextlib.contextmanager
+def floor_running(name, port):
+    """bench/loadgen's udp_floor or ws_floor on 127.0.0.1:port: it must say
+    where it listens, and exit 0 on SIGTERM at the end."""
+    floor = subprocess.Popen([os.path.join(TOOLS, name), '--listen',
+                              '127.0.0.1:%d' % port],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        line = floor.stdout.readline()
+        check('%s says where it listens' % name,
+              line.strip() == 'listening %d' % port, line)
+        yield floor
+    finally:
+        stop_tool(floor)
+        floor.stdout.close()
+    check('%s exits 0 on SIGTERM' % name, floor.returncode == 0,
+          floor.returncode)
+
+
 @test
 def turn_load_allocates_and_relays():
     srv, port = start_turn()
@@ -72,47 +93,34 @@ def turn_load_allocates_and_relays():
 @test
 def udp_floor_forwards():
     port = free_port('udp')
-    floor = subprocess.Popen([os.path.join(TOOLS, 'udp_floor'), '--listen',
-                              '127.0.0.1:%d' % port],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        line = floor.stdout.readline()
-        check('udp_floor says where it listens', line.strip() ==
-              'listening %d' % port, line)
+    with floor_running('udp_floor', port) as floor:
         rc, r, out = tool('turn_load', [
             '--mode', 'raw', '--target', '127.0.0.1:%d' % port,
             '--sessions', '4', '--size', '100', '--window', '2',
             '--duration', '1', '--warmup', '0.2', '--pid', str(floor.pid)])
         check('turn_load raw through udp_floor: packets delivered',
               rc == 0 and r is not None and r['received'] > 0, out)
-    finally:
-        stop_tool(floor)
-    check('udp_floor exits 0 on SIGTERM', floor.returncode == 0,
-          floor.returncode)
 
 
 @test
 def ws_floor_answers_joins():
     port = free_port('tcp')
-    floor = subprocess.Popen([os.path.join(TOOLS, 'ws_floor'), '--listen',
-                              '127.0.0.1:%d' % port],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        line = floor.stdout.readline()
-        check('ws_floor says where it listens', line.strip() ==
-              'listening %d' % port, line)
+    with floor_running('ws_floor', port) as floor:
         rc, r, out = tool('sig_load', [
             '--url', 'ws://127.0.0.1:%d/ws' % port, '--pid', str(floor.pid),
             '--timeout', '20', '--mode', 'join', '--conns', '40',
             '--concurrency', '8'])
         check('sig_load join against ws_floor: every connection upgraded '
-              '(Sec-WebSocket-Accept checked) and joined', rc == 0 and
-              r is not None and r['joined'] == 40 and not r['errors'] and
-              not r['refused'], out)
-    finally:
-        stop_tool(floor)
-    check('ws_floor exits 0 on SIGTERM', floor.returncode == 0,
-          floor.returncode)
+              '(Sec-WebSocket-Accept checked), joined and closed by the '
+              'close handshake', rc == 0 and r is not None and
+              r['joined'] == 40 and not r['errors'] and not r['refused'] and
+              r['closed_by_server'] == 0, out)
+        with socket.create_connection(('127.0.0.1', port), 5) as s:
+            s.settimeout(5)
+            s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+            answer = s.recv(64)
+        check('ws_floor: a request that is no upgrade gets a 426',
+              answer.startswith(b'HTTP/1.1 426 '), answer)
 
 
 @test

@@ -10,9 +10,9 @@ numbers are, and 1 only when something could not be measured.
 The load comes from build/release/bench/sig_load (`make bench-tools`); the
 reference server is bench/tutorial_server.js on Node's `ws` package (from
 tests/browser/node_modules).  The join load also runs against
-build/release/bench/ws_floor, the least a WebSocket server can do for it.  Everything runs on 127.0.0.0/8 with ports
-picked free at run time; every process it starts is stopped by PID; every
-wait is bounded.
+build/release/bench/ws_floor, the least a WebSocket server can do for it.
+Everything runs on 127.0.0.0/8 with ports picked free at run time; every
+process it starts is stopped by PID; every wait is bounded.
 
 As a module (bench/run.py): add_arguments(ap), then measure(args, workdir)
 returns the table's rows; what could not be measured is printed as a
